@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import { pinoHttp } from 'pino-http';
+import swaggerUi from 'swagger-ui-express';
+import type { AppDeps } from './deps';
+import { createErrorHandler, notFound } from './error-handler';
+import { buildOpenApiDocument } from './openapi';
+import { batchesRouter } from './routes/batches';
+import { deadLettersRouter } from './routes/dead-letters';
+import { healthRouter } from './routes/health';
+import { jobsRouter } from './routes/jobs';
+import { uploadsRouter } from './routes/uploads';
+
+const REQUEST_ID = /^[\w.-]{1,64}$/;
+
+/** Builds the Express app; never listens, so tests drive it through supertest. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+
+  app.use(
+    pinoHttp({
+      logger: deps.logger,
+      // Reuse a well-formed id from a proxy; otherwise make one. Either way the client sees it.
+      genReqId: (req, res) => {
+        const incoming = req.headers['x-request-id'];
+        const id = typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+        res.setHeader('X-Request-Id', id);
+        return id;
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }) },
+    }),
+  );
+  // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"] } } }));
+  if (deps.corsOrigin) {
+    const origin = deps.corsOrigin;
+    app.use((_req, res, next) => {
+      res.setHeader('Access-Control-Allow-Origin', origin);
+      res.setHeader('Vary', 'Origin');
+      next();
+    });
+  }
+
+  app.use(healthRouter(deps));
+  app.use(uploadsRouter(deps));
+  app.use(batchesRouter(deps));
+  app.use(jobsRouter(deps));
+  app.use(deadLettersRouter(deps));
+
+  const document = buildOpenApiDocument(deps.uploads);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(document);
+  });
+  app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'imgflow API' }));
+
+  app.use(notFound);
+  app.use(createErrorHandler(deps.uploads));
+  return app;
+}

@@ -1,0 +1,76 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { MulterError } from 'multer';
+import { ZodError } from 'zod';
+import { isRedisUnavailable } from '../queue/connection';
+import { HttpError, problems, type ProblemCode } from './errors';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  instance?: string;
+}
+
+const MULTER_CODES: Record<string, ProblemCode> = {
+  LIMIT_FILE_SIZE: 'FILE_TOO_LARGE',
+  LIMIT_FILE_COUNT: 'TOO_MANY_FILES',
+  LIMIT_UNEXPECTED_FILE: 'UNEXPECTED_FIELD',
+  LIMIT_PART_COUNT: 'TOO_MANY_PARTS',
+  LIMIT_FIELD_COUNT: 'TOO_MANY_PARTS',
+  LIMIT_FIELD_KEY: 'FIELD_TOO_LARGE',
+  LIMIT_FIELD_VALUE: 'FIELD_TOO_LARGE',
+};
+
+function toHttpError(err: unknown, limits: { maxFiles: number; maxFileSizeBytes: number }): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof MulterError) {
+    const code = MULTER_CODES[err.code] ?? 'MALFORMED_MULTIPART';
+    const detail: Partial<Record<ProblemCode, string>> = {
+      FILE_TOO_LARGE: `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but ${err.field ?? 'a file'} was larger`,
+      TOO_MANY_FILES: `Expected at most ${limits.maxFiles} files in one request`,
+      UNEXPECTED_FIELD: `Unexpected file field '${err.field ?? ''}'; send images in the documented field`,
+    };
+    return new HttpError(code, detail[code] ?? err.message, { cause: err });
+  }
+  if (isRedisUnavailable(err)) return new HttpError('QUEUE_UNAVAILABLE', 'The job queue is unreachable; try again shortly', { cause: err });
+  if (err instanceof ZodError) {
+    return new HttpError('INVALID_REQUEST', err.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
+  }
+  const e = err as { type?: string; status?: number; message?: string };
+  // busboy's parse errors ("Unexpected end of form", "Malformed part header", missing boundary).
+  if (e?.message && /multipart|boundary|unexpected end of form|malformed part/i.test(e.message)) {
+    return new HttpError('MALFORMED_MULTIPART', e.message, { cause: err });
+  }
+  // body-parser errors on JSON routes.
+  if (e?.type === 'entity.parse.failed') return new HttpError('INVALID_JSON', 'The request body is not valid JSON', { cause: err });
+  if (e?.type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'The request body is too large', { cause: err });
+  return new HttpError('INTERNAL_ERROR', 'An unexpected error occurred; it has been logged', { cause: err });
+}
+
+export function problemBody(err: HttpError, instance?: string): Problem {
+  return {
+    type: `urn:imgflow:problem:${err.code.toLowerCase().replaceAll('_', '-')}`,
+    title: problems[err.code].title,
+    status: err.status,
+    detail: err.detail,
+    code: err.code,
+    ...(instance ? { instance } : {}),
+  };
+}
+
+/** The only place an error becomes a response: application/problem+json, never a stack trace. */
+export function createErrorHandler(limits: { maxFiles: number; maxFileSizeBytes: number }): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const httpError = toHttpError(err, limits);
+    if (httpError.status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: httpError.code, detail: httpError.detail }, 'request rejected');
+    if (res.headersSent) return res.destroy();
+    res.status(httpError.status).type('application/problem+json').json(problemBody(httpError, req.originalUrl));
+  };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new HttpError('ROUTE_NOT_FOUND', `No route for ${req.method} ${req.path}`));
+};

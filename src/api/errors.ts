@@ -1,0 +1,41 @@
+/** Every error the API can answer with: a stable `code`, its HTTP status and a short title. */
+export const problems = {
+  NO_FILES: { status: 400, title: 'No files uploaded' },
+  UNEXPECTED_FIELD: { status: 400, title: 'Unexpected form field' },
+  MALFORMED_MULTIPART: { status: 400, title: 'Malformed multipart body' },
+  INVALID_ID: { status: 400, title: 'Malformed id' },
+  INVALID_REQUEST: { status: 400, title: 'Invalid request' },
+  INVALID_JSON: { status: 400, title: 'Malformed JSON body' },
+  BATCH_NOT_FOUND: { status: 404, title: 'Batch not found' },
+  JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
+  RESULT_NOT_READY: { status: 404, title: 'Result not ready' },
+  DEAD_LETTER_NOT_FOUND: { status: 404, title: 'Dead letter not found' },
+  ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
+  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
+  RESULT_EXPIRED: { status: 410, title: 'Result removed' },
+  TOO_MANY_FILES: { status: 413, title: 'Too many files' },
+  FILE_TOO_LARGE: { status: 413, title: 'File too large' },
+  TOO_MANY_PARTS: { status: 413, title: 'Too many form parts' },
+  FIELD_TOO_LARGE: { status: 413, title: 'Form field too large' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported image type' },
+  NOT_MULTIPART: { status: 415, title: 'Expected multipart/form-data' },
+  TOO_MANY_PIXELS: { status: 422, title: 'Image dimensions too large' },
+  QUEUE_UNAVAILABLE: { status: 503, title: 'Queue unavailable' },
+  INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ProblemCode = keyof typeof problems;
+
+export class HttpError extends Error {
+  override name = 'HttpError';
+  readonly status: number;
+  constructor(
+    readonly code: ProblemCode,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(detail, options);
+    this.status = problems[code].status;
+  }
+}

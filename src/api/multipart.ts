@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { RequestHandler } from 'express';
+import multer, { type StorageEngine } from 'multer';
+import { detectImageType, HEADER_BYTES, type ImageType } from '../pipeline';
+import { HttpError } from './errors';
+
+/** A stored upload whose content was sniffed while it streamed to disk. */
+export interface StoredUpload {
+  readonly originalName: string;
+  /** Generated name inside the upload directory; never derived from the client's filename. */
+  readonly storedName: string;
+  readonly path: string;
+  readonly size: number;
+  readonly type: ImageType;
+}
+
+type SniffedFile = Express.Multer.File & { detectedType: ImageType };
+
+/** Passes bytes through unchanged, and fails the stream as soon as the first bytes are not an image. */
+class ImageSniffer extends Transform {
+  detected: ImageType | undefined;
+  bytes = 0;
+  private header: Buffer[] = [];
+  private headerLength = 0;
+
+  constructor(private readonly accept: (type: ImageType | undefined) => type is ImageType) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.detected === undefined) {
+      this.header.push(chunk);
+      this.headerLength += chunk.length;
+      if (this.headerLength < HEADER_BYTES) return done();
+      const error = this.check();
+      if (error) return done(error);
+      return done(null, Buffer.concat(this.header));
+    }
+    done(null, chunk);
+  }
+
+  override _flush(done: TransformCallback): void {
+    if (this.detected !== undefined) return done();
+    const error = this.check();
+    done(error, error ? undefined : Buffer.concat(this.header));
+  }
+
+  private check(): HttpError | undefined {
+    if (this.bytes === 0) return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The file is empty');
+    const type = detectImageType(Buffer.concat(this.header));
+    if (!this.accept(type)) {
+      return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Expected a JPEG, PNG, WebP, GIF, AVIF or TIFF image (checked by content, not by name)');
+    }
+    this.detected = type;
+    return undefined;
+  }
+}
+
+/** multer disk storage that names files itself and rejects non-images while they stream in. */
+function sniffingDiskStorage(dir: string, allowSvg: boolean): StorageEngine {
+  const accept = (type: ImageType | undefined): type is ImageType => type !== undefined && (type !== 'svg' || allowSvg);
+  return {
+    _handleFile(_req, file, cb) {
+      const storedName = randomUUID();
+      const filePath = path.join(dir, storedName);
+      const sniffer = new ImageSniffer(accept);
+      pipeline(file.stream, sniffer, createWriteStream(filePath, { flags: 'wx' })).then(
+        () => cb(null, { destination: dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>),
+        (err: unknown) => void rm(filePath, { force: true }).finally(() => cb(err)),
+      );
+    },
+    _removeFile(_req, file, cb) {
+      rm(file.path, { force: true }).then(() => cb(null), cb);
+    },
+  };
+}
+
+/**
+ * Keeps what is useful to show back to the client and drops what could hurt wherever it is
+ * shown: path components, control and bidi-override characters, and unbounded length.
+ */
+export function sanitizeOriginalName(name: string | undefined): string {
+  const base = (name ?? '').split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const clean = base.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
+  return (clean || 'unnamed').slice(0, 255);
+}
+
+export interface UploadLimits {
+  readonly dir: string;
+  readonly maxFiles: number;
+  readonly maxFileSizeBytes: number;
+  readonly allowSvg: boolean;
+}
+
+/**
+ * Parses `field` into StoredUpload[] on `req.uploads`. Files stream to disk (never whole in
+ * memory) and are sniffed on the way; a rejected request leaves no file behind.
+ */
+export function createUploadMiddleware(field: string, maxCount: number, limits: UploadLimits): RequestHandler {
+  const upload = multer({
+    storage: sniffingDiskStorage(limits.dir, limits.allowSvg),
+    limits: {
+      fileSize: limits.maxFileSizeBytes,
+      files: maxCount,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      fieldNameSize: 200,
+      parts: maxCount + 20,
+      headerPairs: 200,
+    },
+  }).array(field);
+
+  return (req, res, next) => {
+    if (!req.is('multipart/form-data')) {
+      return next(new HttpError('NOT_MULTIPART', `Expected a multipart/form-data body with files in the '${field}' field`));
+    }
+    upload(req, res, (err?: unknown) => {
+      if (err) return next(err);
+      const files = (req.files ?? []) as SniffedFile[];
+      if (files.length === 0) return next(new HttpError('NO_FILES', `Expected at least one file in the '${field}' field`));
+      req.uploads = files.map((f) => ({
+        originalName: sanitizeOriginalName(f.originalname),
+        storedName: f.filename,
+        path: f.path,
+        size: f.size,
+        type: f.detectedType,
+      }));
+      next();
+    });
+  };
+}
+
+/** Removes stored uploads of a request that was not accepted after all. */
+export async function discardUploads(uploads: readonly StoredUpload[]): Promise<void> {
+  await Promise.all(uploads.map((u) => rm(u.path, { force: true })));
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    uploads?: StoredUpload[];
+  }
+}

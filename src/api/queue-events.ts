@@ -1,0 +1,18 @@
+import { QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { BATCH_FINISHED_EVENT } from '../queue/batch-store';
+import { IMAGE_QUEUE } from '../queue/jobs';
+
+/**
+ * Subscribes to the image queue's events: completed and failed jobs, and finished batches (an
+ * event the worker adds to the same stream). Live progress and webhooks hang off this.
+ */
+export function watchQueueEvents(connection: Redis, prefix: string, logger: Logger): QueueEvents {
+  const events = new QueueEvents(IMAGE_QUEUE, { connection, prefix });
+  events.on('completed', ({ jobId }) => logger.info({ jobId }, 'job completed'));
+  events.on('failed', ({ jobId, failedReason }) => logger.warn({ jobId, failedReason }, 'job failed'));
+  events.on(BATCH_FINISHED_EVENT as 'completed', (args: unknown) => logger.info(args as object, 'batch finished'));
+  events.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
+  return events;
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+import { BATCH_STATUSES, FILE_STATES } from '../queue/batch-summary';
+import { ImageJobResult } from '../queue/jobs';
+import { HttpError, problems, type ProblemCode } from './errors';
+
+const uuid = (description: string) => z.uuid({ version: 'v4' }).meta({ description, example: '3b241101-e2bb-4255-8caf-4136c566a962' });
+
+export const BatchParams = z.object({ batchId: uuid('Batch id returned by POST /process-images') });
+export const JobParams = z.object({ jobId: uuid('Job id: one per uploaded file') });
+export const DeadLetterParams = z.object({ id: uuid('Dead letter id (the failed job id)') });
+export const DeadLetterQuery = z.object({
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const ImageResult = ImageJobResult.meta({ id: 'ImageResult', description: 'The processed image; outputPath is relative to the processed directory' });
+
+export const AcceptedJob = z
+  .object({ jobId: z.uuid(), originalName: z.string(), statusUrl: z.string().meta({ example: '/jobs/3b241101-e2bb-4255-8caf-4136c566a962' }) })
+  .meta({ id: 'AcceptedJob' });
+
+export const BatchAccepted = z
+  .object({
+    batchId: z.uuid(),
+    statusUrl: z.string().meta({ example: '/batches/3b241101-e2bb-4255-8caf-4136c566a962' }),
+    totalFiles: z.number().int().positive(),
+    jobs: z.array(AcceptedJob),
+  })
+  .meta({ id: 'BatchAccepted' });
+
+export const UploadAccepted = z
+  .object({ jobId: z.uuid(), batchId: z.uuid(), statusUrl: z.string() })
+  .meta({ id: 'UploadAccepted' });
+
+const FileFields = {
+  jobId: z.uuid(),
+  originalName: z.string().meta({ description: 'The client-supplied file name, sanitised; for display only' }),
+  state: z.enum(FILE_STATES).meta({ description: 'delayed: waiting to retry after a failed attempt' }),
+  progress: z.number().min(0).max(100),
+  result: ImageResult.nullable(),
+  failedReason: z.string().nullable().meta({ description: 'Starts with a stable code, e.g. CORRUPT_IMAGE:' }),
+  attemptsMade: z.number().int().nonnegative(),
+};
+
+export const JobStatus = z.object({ ...FileFields, batchId: z.uuid() }).meta({ id: 'JobStatus' });
+
+export const BatchStatus = z
+  .object({
+    batchId: z.uuid(),
+    status: z.enum(BATCH_STATUSES),
+    progress: z.object({
+      total: z.number().int(),
+      completed: z.number().int(),
+      failed: z.number().int(),
+      active: z.number().int(),
+      waiting: z.number().int().meta({ description: 'Not started yet, or waiting to retry' }),
+    }),
+    createdAt: z.iso.datetime(),
+    files: z.array(z.object(FileFields).meta({ id: 'FileStatus' })),
+  })
+  .meta({ id: 'BatchStatus' });
+
+export const DeadLetter = z
+  .object({
+    id: z.uuid(),
+    batchId: z.uuid(),
+    originalName: z.string(),
+    failedReason: z.string(),
+    attemptsMade: z.number().int(),
+    failedAt: z.iso.datetime(),
+  })
+  .meta({ id: 'DeadLetter' });
+
+export const DeadLetterList = z
+  .object({ total: z.number().int(), offset: z.number().int(), limit: z.number().int(), items: z.array(DeadLetter) })
+  .meta({ id: 'DeadLetterList' });
+
+export const RetryAccepted = z.object({ jobId: z.uuid(), statusUrl: z.string() }).meta({ id: 'RetryAccepted' });
+
+export const Health = z.object({ status: z.enum(['ok', 'ready']) }).meta({ id: 'Health' });
+
+export const Problem = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.enum(Object.keys(problems) as [ProblemCode, ...ProblemCode[]]),
+    instance: z.string().optional(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details; `code` is stable and safe to branch on' });
+
+export type BatchAccepted = z.infer<typeof BatchAccepted>;
+export type UploadAccepted = z.infer<typeof UploadAccepted>;
+export type JobStatus = z.infer<typeof JobStatus>;
+export type BatchStatus = z.infer<typeof BatchStatus>;
+export type DeadLetterList = z.infer<typeof DeadLetterList>;
+export type RetryAccepted = z.infer<typeof RetryAccepted>;
+
+/** Parses route params with a schema; any mismatch is a malformed id. */
+export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.infer<T> {
+  const parsed = schema.safeParse(params);
+  if (parsed.success) return parsed.data;
+  const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
+  throw new HttpError('INVALID_ID', `Expected a UUID v4 for ${names} but received something else`);
+}

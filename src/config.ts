@@ -1,0 +1,108 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = () => z.coerce.number().int();
+const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const EnvSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    PORT: int().min(0).max(65535).default(3000),
+    LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+
+    REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+    REDIS_HOST: z.string().min(1).default('127.0.0.1'),
+    REDIS_PORT: int().min(1).max(65535).default(6379),
+    REDIS_PASSWORD: z.string().optional(),
+    QUEUE_PREFIX: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('imgflow'),
+
+    UPLOAD_DIR: z.string().min(1).default('uploads'),
+    PROCESSED_DIR: z.string().min(1).default('processed'),
+    MAX_FILES: int().min(1).max(1000).default(10),
+    MAX_FILE_SIZE_MB: z.coerce.number().positive().max(1024).default(5),
+    MAX_INPUT_PIXELS: int().positive().default(100_000_000),
+    ALLOW_SVG: flag().default(false),
+    CORS_ORIGIN: z.string().optional(),
+    REQUEST_TIMEOUT_MS: int().positive().default(60_000),
+
+    WORKER_CONCURRENCY: int().positive().max(256).default(availableParallelism()),
+    SHARP_THREADS: int().positive().max(256).default(1),
+    JOB_ATTEMPTS: int().positive().max(100).default(3),
+    JOB_BACKOFF_MS: int().nonnegative().default(1000),
+    LOCK_DURATION_MS: int().min(1000).default(6000),
+    STALLED_INTERVAL_MS: int().min(500).default(3000),
+    MAX_STALLED_COUNT: int().nonnegative().default(3),
+
+    RETENTION_HOURS: z.coerce.number().positive().default(24),
+    UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),
+    RETENTION_MAX_JOBS: int().positive().default(100_000),
+    SHUTDOWN_TIMEOUT_MS: int().positive().default(30_000),
+  })
+  .transform((env) => ({
+    env: env.NODE_ENV,
+    http: {
+      host: env.HOST,
+      port: env.PORT,
+      corsOrigin: env.CORS_ORIGIN,
+      requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    },
+    logLevel: env.LOG_LEVEL,
+    redis: {
+      url: env.REDIS_URL ?? redisUrlFromParts(env.REDIS_HOST, env.REDIS_PORT, env.REDIS_PASSWORD),
+      prefix: env.QUEUE_PREFIX,
+    },
+    uploads: {
+      dir: path.resolve(env.UPLOAD_DIR),
+      maxFiles: env.MAX_FILES,
+      maxFileSizeBytes: Math.floor(env.MAX_FILE_SIZE_MB * 1024 * 1024),
+      maxInputPixels: env.MAX_INPUT_PIXELS,
+      allowSvg: env.ALLOW_SVG,
+    },
+    processedDir: path.resolve(env.PROCESSED_DIR),
+    worker: {
+      concurrency: env.WORKER_CONCURRENCY,
+      sharpThreads: env.SHARP_THREADS,
+      lockDurationMs: env.LOCK_DURATION_MS,
+      stalledIntervalMs: env.STALLED_INTERVAL_MS,
+      maxStalledCount: env.MAX_STALLED_COUNT,
+    },
+    jobs: {
+      attempts: env.JOB_ATTEMPTS,
+      backoffMs: env.JOB_BACKOFF_MS,
+      retentionSeconds: Math.round(env.RETENTION_HOURS * 3600),
+      retentionMaxJobs: env.RETENTION_MAX_JOBS,
+    },
+    retention: {
+      processedSeconds: Math.round(env.RETENTION_HOURS * 3600),
+      uploadSeconds: Math.round(env.UPLOAD_RETENTION_HOURS * 3600),
+    },
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+  }));
+
+export type Config = Readonly<z.output<typeof EnvSchema>>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+}
+
+function redisUrlFromParts(host: string, port: number, password: string | undefined): string {
+  const auth = password ? `:${encodeURIComponent(password)}@` : '';
+  return `redis://${auth}${host}:${port}`;
+}
+
+/** Validates the environment once, at start-up; the only reader of process.env. */
+export function loadConfig(env: NodeJS.ProcessEnv): Config {
+  // Empty strings come from `KEY=` lines in .env files; treat them as unset so defaults apply.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return Object.freeze(parsed.data);
+}

@@ -1,0 +1,126 @@
+import type { Redis, Result } from 'ioredis';
+import { IMAGE_QUEUE, type ImageJobResult } from './jobs';
+
+export interface BatchFile {
+  readonly jobId: string;
+  readonly originalName: string;
+}
+
+export type FileOutcome =
+  | { readonly state: 'completed'; readonly result: ImageJobResult; readonly attemptsMade: number }
+  | { readonly state: 'failed'; readonly failedReason: string; readonly attemptsMade: number };
+
+export interface BatchRecord {
+  readonly batchId: string;
+  readonly createdAt: string;
+  readonly files: readonly BatchFile[];
+  /** Final outcome per jobId, for the files that have one. */
+  readonly outcomes: ReadonlyMap<string, FileOutcome>;
+}
+
+/** Event added to the image queue's event stream when every file of a batch has an outcome. */
+export const BATCH_FINISHED_EVENT = 'batch-finished';
+
+// Records one file's final outcome and keeps the batch's counters in step, atomically and
+// idempotently: a job that runs again after a crash overwrites its own outcome instead of
+// counting twice. The call that finishes the batch announces it on the queue's event stream,
+// where QueueEvents subscribers receive it like BullMQ's own events.
+const RECORD_OUTCOME = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+local field = 'f:' .. ARGV[1]
+local previous = redis.call('HGET', KEYS[1], field)
+if previous then redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1) end
+redis.call('HSET', KEYS[1], field, ARGV[3])
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local counts = redis.call('HMGET', KEYS[1], 'completed', 'failed', 'total')
+local completed, failed, total = tonumber(counts[1] or 0), tonumber(counts[2] or 0), tonumber(counts[3])
+if not previous and completed + failed == total then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', '${BATCH_FINISHED_EVENT}',
+    'batchId', ARGV[5], 'completed', completed, 'failed', failed, 'total', total)
+end
+return {completed, failed, total}
+`;
+
+// Forgets a file's outcome so it can run again (a dead letter put back on the queue).
+const RESET_OUTCOME = `
+local field = 'f:' .. ARGV[1]
+local previous = redis.call('HGET', KEYS[1], field)
+if not previous then return 0 end
+redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1)
+redis.call('HDEL', KEYS[1], field)
+return 1
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    imgflowRecordOutcome(
+      batchKey: string,
+      eventsKey: string,
+      jobId: string,
+      state: string,
+      outcome: string,
+      ttlSeconds: number,
+      batchId: string,
+      maxEvents: number,
+    ): Result<[number, number, number] | null, Context>;
+    imgflowResetOutcome(batchKey: string, jobId: string): Result<number, Context>;
+  }
+}
+
+export interface BatchStore {
+  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[] }): Promise<void>;
+  remove(batchId: string): Promise<void>;
+  get(batchId: string): Promise<BatchRecord | undefined>;
+  recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
+  resetOutcome(batchId: string, jobId: string): Promise<void>;
+}
+
+/**
+ * Batch state lives in one Redis hash per batch, written as files finish, so reading a batch
+ * costs the same however many jobs the queue has seen, and outlives the jobs' own retention.
+ */
+export function createBatchStore(redis: Redis, options: { prefix: string; ttlSeconds: number }): BatchStore {
+  const base = `${options.prefix}:${IMAGE_QUEUE}`;
+  const keyOf = (batchId: string) => `${base}:batch:${batchId}`;
+  // Defining again on a shared connection just replaces the same scripts.
+  redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 2, lua: RECORD_OUTCOME });
+  redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 1, lua: RESET_OUTCOME });
+
+  return {
+    async create({ batchId, createdAt, files }) {
+      await redis
+        .multi()
+        .hset(keyOf(batchId), { createdAt, total: files.length, files: JSON.stringify(files) })
+        .expire(keyOf(batchId), options.ttlSeconds)
+        .exec();
+    },
+    async remove(batchId) {
+      await redis.del(keyOf(batchId));
+    },
+    async get(batchId) {
+      const hash = await redis.hgetall(keyOf(batchId));
+      if (!hash.files || !hash.createdAt) return undefined;
+      const outcomes = new Map<string, FileOutcome>();
+      for (const [field, value] of Object.entries(hash)) {
+        if (field.startsWith('f:')) outcomes.set(field.slice(2), JSON.parse(value) as FileOutcome);
+      }
+      return { batchId, createdAt: hash.createdAt, files: JSON.parse(hash.files) as BatchFile[], outcomes };
+    },
+    async recordOutcome(batchId, jobId, outcome) {
+      await redis.imgflowRecordOutcome(
+        keyOf(batchId),
+        `${base}:events`,
+        jobId,
+        outcome.state,
+        JSON.stringify(outcome),
+        options.ttlSeconds,
+        batchId,
+        10_000,
+      );
+    },
+    async resetOutcome(batchId, jobId) {
+      await redis.imgflowResetOutcome(keyOf(batchId), jobId);
+    },
+  };
+}

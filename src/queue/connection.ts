@@ -1,0 +1,47 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type ConnectionRole = 'producer' | 'worker';
+
+/**
+ * One Redis connection per role, following BullMQ's production guide.
+ *
+ * - producer (the API's Queue): fails fast. With no offline queue and one retry, an upload
+ *   during an outage gets a 503 at once instead of a request that hangs until Redis returns.
+ * - worker (Worker, QueueEvents): waits out any outage. `maxRetriesPerRequest: null` is what
+ *   BullMQ requires for blocking commands; commands queue up and run on reconnect.
+ *
+ * Both keep reconnecting in the background, backing off to at most two seconds.
+ */
+export function redisConnection(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
+  const common: RedisOptions = {
+    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+    connectTimeout: 5000,
+    ...extra,
+  };
+  const byRole: RedisOptions =
+    role === 'producer'
+      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+      : { enableOfflineQueue: true, maxRetriesPerRequest: null };
+  return new Redis(url, { ...common, ...byRole });
+}
+
+export class QueueUnavailableError extends Error {
+  override name = 'QueueUnavailableError';
+}
+
+/** True for the errors ioredis raises when Redis cannot be reached (as opposed to a bad command). */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (err instanceof QueueUnavailableError) return true;
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  return (
+    err.name === 'MaxRetriesPerRequestError' ||
+    /enableOfflineQueue|Connection is closed|Stream isn't writeable/i.test(err.message) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code ?? '')
+  );
+}
+
+/** Rejects when the producer connection is not ready, rather than waiting for it. */
+export function assertReady(redis: Redis): void {
+  if (redis.status !== 'ready') throw new QueueUnavailableError(`Redis is ${redis.status}`);
+}

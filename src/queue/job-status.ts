@@ -1,0 +1,88 @@
+import type { Job } from 'bullmq';
+import type { BatchStore, FileOutcome } from './batch-store';
+import { summarizeBatch, type BatchProgress, type BatchStatus, type FileState } from './batch-summary';
+import type { ImageJobData, ImageJobName, ImageJobResult, ImageQueue } from './jobs';
+
+export interface FileStatus {
+  jobId: string;
+  originalName: string;
+  state: FileState;
+  progress: number;
+  result: ImageJobResult | null;
+  failedReason: string | null;
+  attemptsMade: number;
+}
+
+export interface JobStatus extends FileStatus {
+  batchId: string;
+}
+
+export interface BatchStatusView {
+  batchId: string;
+  status: BatchStatus;
+  progress: BatchProgress;
+  createdAt: string;
+  files: FileStatus[];
+}
+
+type ImageJob = Job<ImageJobData, ImageJobResult, ImageJobName>;
+
+function toFileState(state: string): FileState {
+  switch (state) {
+    case 'completed':
+    case 'failed':
+    case 'active':
+    case 'delayed':
+    case 'waiting':
+      return state;
+    case 'prioritized':
+    case 'waiting-children':
+      return 'waiting';
+    default:
+      return 'unknown';
+  }
+}
+
+async function fileStatusOfJob(job: ImageJob): Promise<FileStatus> {
+  const state = toFileState(await job.getState());
+  return {
+    jobId: job.id ?? '',
+    originalName: job.data.originalName,
+    state,
+    progress: state === 'completed' ? 100 : typeof job.progress === 'number' ? job.progress : 0,
+    result: state === 'completed' ? (job.returnvalue ?? null) : null,
+    failedReason: job.failedReason || null,
+    attemptsMade: job.attemptsMade,
+  };
+}
+
+function fileStatusOfOutcome(jobId: string, originalName: string, outcome: FileOutcome): FileStatus {
+  const common = { jobId, originalName, attemptsMade: outcome.attemptsMade };
+  return outcome.state === 'completed'
+    ? { ...common, state: 'completed', progress: 100, result: outcome.result, failedReason: null }
+    : { ...common, state: 'failed', progress: 0, result: null, failedReason: outcome.failedReason };
+}
+
+export async function readJobStatus(queue: ImageQueue, jobId: string): Promise<JobStatus | undefined> {
+  const job = await queue.getJob(jobId);
+  return job ? { ...(await fileStatusOfJob(job)), batchId: job.data.batchId } : undefined;
+}
+
+/**
+ * A batch's status from its stored record; only files still in flight are looked up in the
+ * queue, so the cost is bounded by the batch's size, never by the queue's history.
+ */
+export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, batchId: string): Promise<BatchStatusView | undefined> {
+  const batch = await batches.get(batchId);
+  if (!batch) return undefined;
+  const files = await Promise.all(
+    batch.files.map(async ({ jobId, originalName }): Promise<FileStatus> => {
+      const outcome = batch.outcomes.get(jobId);
+      if (outcome) return fileStatusOfOutcome(jobId, originalName, outcome);
+      const job = await queue.getJob(jobId);
+      if (job) return fileStatusOfJob(job);
+      return { jobId, originalName, state: 'unknown', progress: 0, result: null, failedReason: null, attemptsMade: 0 };
+    }),
+  );
+  return { batchId, ...summarizeBatch(files.map((f) => f.state)), createdAt: batch.createdAt, files };
+}

@@ -1,0 +1,60 @@
+import { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import sharp from 'sharp';
+import type { Config } from '../config';
+import { createBatchStore } from '../queue/batch-store';
+import { redisConnection } from '../queue/connection';
+import type { DeadLetterQueue } from '../queue/dead-letter';
+import { DEAD_LETTER_QUEUE } from '../queue/jobs';
+import type { ShutdownStep } from '../shutdown';
+import { startFileRetention } from './file-retention';
+import { createProcessor } from './processor';
+import { createImageWorker, type ImageWorker } from './worker';
+
+export interface WorkerContext {
+  readonly worker: ImageWorker;
+  /** In order: finish active jobs, then the rest. */
+  readonly closeSteps: readonly ShutdownStep[];
+}
+
+/** Opens the worker's connections and builds it from config; used by main.ts and by tests. */
+export function composeWorker(config: Config, logger: Logger): WorkerContext {
+  // One libvips thread per image and one image per core: measured faster than several threads
+  // per image (see BENCHMARKS.md). The cache only helps when the same file is read twice.
+  sharp.concurrency(config.worker.sharpThreads);
+  sharp.cache(false);
+
+  const { url, prefix } = config.redis;
+  const redis = redisConnection(url, 'worker');
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds });
+  const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
+  deadLetters.on('error', (err) => logger.debug({ err: err.message }, 'dead-letter queue error'));
+  const worker = createImageWorker({
+    connection: redis,
+    prefix,
+    processor: createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger }),
+    deadLetters,
+    batches,
+    uploadDir: config.uploads.dir,
+    logger,
+    options: config.worker,
+  });
+  const retention = startFileRetention(
+    [
+      { dir: config.processedDir, maxAgeSeconds: config.retention.processedSeconds },
+      { dir: config.uploads.dir, maxAgeSeconds: config.retention.uploadSeconds },
+    ],
+    logger,
+  );
+
+  return {
+    worker,
+    closeSteps: [
+      ['worker', () => worker.close()], // lets active jobs finish; the rest stay queued
+      ['file retention', retention.stop],
+      ['dead-letter queue', () => deadLetters.close()],
+      ['redis', () => redis.quit()],
+    ],
+  };
+}

@@ -1,0 +1,39 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+
+export interface RetentionRule {
+  readonly dir: string;
+  readonly maxAgeSeconds: number;
+}
+
+/** Deletes files older than each rule's age. Returns how many were removed. */
+export async function sweepOldFiles(rules: readonly RetentionRule[], now = Date.now()): Promise<number> {
+  let removed = 0;
+  for (const { dir, maxAgeSeconds } of rules) {
+    const cutoff = now - maxAgeSeconds * 1000;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith('.')) continue; // .gitkeep and friends
+      const file = path.join(dir, name);
+      const info = await stat(file).catch(() => undefined);
+      if (info?.isFile() && info.mtimeMs < cutoff) {
+        await rm(file, { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
+}
+
+/** Sweeps now and then every `everyMs`, so outputs and stale uploads do not grow without bound. */
+export function startFileRetention(rules: readonly RetentionRule[], logger: Logger, everyMs = 3_600_000): { stop: () => void } {
+  const sweep = () =>
+    sweepOldFiles(rules).then(
+      (removed) => removed > 0 && logger.info({ removed }, 'old files removed'),
+      (err: unknown) => logger.warn({ err }, 'file retention sweep failed'),
+    );
+  void sweep();
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}

@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { UnrecoverableError, type Job, type Processor } from 'bullmq';
+import type { Logger } from 'pino';
+import { FILE_EXTENSIONS, InvalidImageError, processImage } from '../pipeline';
+import type { BatchStore } from '../queue/batch-store';
+import { ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
+
+export interface ProcessorDeps {
+  readonly uploadDir: string;
+  readonly processedDir: string;
+  readonly batches: BatchStore;
+  readonly logger: Logger;
+}
+
+export type ImageProcessor = Processor<ImageJobData, ImageJobResult, ImageJobName>;
+
+/** Output files are named by job id, so a job that runs again after a crash overwrites its own output. */
+export function outputNameOf(job: Pick<Job<ImageJobData>, 'id' | 'data'>): string {
+  return `${job.id}.${FILE_EXTENSIONS[job.data.spec.format]}`;
+}
+
+/**
+ * job → processImage. An image that can never be processed becomes UnrecoverableError, so
+ * BullMQ skips the remaining attempts; anything else is thrown as is and retried with backoff.
+ */
+export function createProcessor(deps: ProcessorDeps): ImageProcessor {
+  return async (job) => {
+    const parsed = ImageJobData.safeParse(job.data);
+    if (!parsed.success) throw new UnrecoverableError(`INVALID_JOB_DATA: ${parsed.error.message}`);
+    const data = parsed.data;
+    const outputPath = outputNameOf(job);
+    const started = performance.now();
+
+    let image;
+    try {
+      image = await processImage(
+        path.join(deps.uploadDir, data.inputFile),
+        path.join(deps.processedDir, outputPath),
+        data.spec,
+        // Not awaited: the progress write travels to Redis while Sharp works.
+        (percent) => void job.updateProgress(percent).catch(() => undefined),
+      );
+    } catch (err) {
+      if (err instanceof InvalidImageError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      throw err;
+    }
+
+    const result: ImageJobResult = { outputPath, ...image };
+    // Recorded before the job is acknowledged: if the worker dies right after, the job runs
+    // again and overwrites this same outcome, so the batch never misses a finished file.
+    await deps.batches.recordOutcome(data.batchId, job.id as string, { state: 'completed', result, attemptsMade: job.attemptsMade + 1 });
+    deps.logger.debug({ jobId: job.id, batchId: data.batchId, ms: Math.round(performance.now() - started), size: image.size }, 'image processed');
+    return result;
+  };
+}

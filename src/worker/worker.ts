@@ -1,0 +1,79 @@
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { BatchStore } from '../queue/batch-store';
+import { sendToDeadLetter, type DeadLetterQueue } from '../queue/dead-letter';
+import { IMAGE_QUEUE, type ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
+import type { ImageProcessor } from './processor';
+
+export type ImageWorker = Worker<ImageJobData, ImageJobResult, ImageJobName>;
+type ImageJob = Job<ImageJobData, ImageJobResult, ImageJobName>;
+
+export interface WorkerDeps {
+  readonly connection: Redis;
+  readonly prefix: string;
+  readonly processor: ImageProcessor;
+  readonly deadLetters: DeadLetterQueue;
+  readonly batches: BatchStore;
+  readonly uploadDir: string;
+  readonly logger: Logger;
+  readonly options: {
+    readonly concurrency: number;
+    readonly lockDurationMs: number;
+    readonly stalledIntervalMs: number;
+    readonly maxStalledCount: number;
+  };
+}
+
+/** Finished for good: no attempt left, or an error that no attempt could fix. */
+async function isFinalFailure(job: ImageJob, err: Error): Promise<boolean> {
+  if (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1)) return true;
+  // A job that stalled more often than maxStalledCount is failed by BullMQ itself.
+  return (await job.getState()) === 'failed';
+}
+
+/**
+ * The image worker, plus what happens after a job: a completed job's upload is deleted, and a
+ * job that failed for good is copied to the dead-letter queue and recorded in its batch.
+ */
+export function createImageWorker(deps: WorkerDeps): ImageWorker {
+  const { logger } = deps;
+  const worker: ImageWorker = new Worker(IMAGE_QUEUE, deps.processor, {
+    connection: deps.connection,
+    prefix: deps.prefix,
+    concurrency: deps.options.concurrency,
+    // Short locks make a crashed worker's jobs come back within seconds rather than a minute.
+    // Renewal runs on the event loop every lockDuration / 2, and Sharp works off the loop in
+    // libuv threads, so a busy CPU does not starve it.
+    lockDuration: deps.options.lockDurationMs,
+    stalledInterval: deps.options.stalledIntervalMs,
+    maxStalledCount: deps.options.maxStalledCount,
+    autorun: false,
+  });
+
+  worker.on('completed', (job) => {
+    rm(path.join(deps.uploadDir, job.data.inputFile), { force: true }).catch((err: unknown) =>
+      logger.warn({ err, jobId: job.id }, 'could not delete processed upload'),
+    );
+  });
+
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    const log = logger.child({ jobId: job.id, batchId: job.data.batchId });
+    void (async () => {
+      if (!(await isFinalFailure(job, err))) {
+        log.warn({ attemptsMade: job.attemptsMade, reason: err.message }, 'attempt failed; will retry');
+        return;
+      }
+      await sendToDeadLetter(deps.deadLetters, job, err.message);
+      await deps.batches.recordOutcome(job.data.batchId, job.id as string, { state: 'failed', failedReason: err.message, attemptsMade: job.attemptsMade });
+      log.error({ attemptsMade: job.attemptsMade, reason: err.message }, 'job failed for good; dead-lettered');
+    })().catch((e: unknown) => log.error({ err: e }, 'could not dead-letter failed job'));
+  });
+
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled; back in the queue'));
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  return worker;
+}
