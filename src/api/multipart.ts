@@ -8,6 +8,7 @@ import type { RequestHandler } from 'express';
 import multer, { type StorageEngine } from 'multer';
 import { detectImageType, HEADER_BYTES, type ImageType } from '../pipeline';
 import { HttpError } from './errors';
+import { readDeclaredSize } from './image-dimensions';
 
 /** A stored upload whose content was sniffed while it streamed to disk. */
 export interface StoredUpload {
@@ -62,18 +63,34 @@ class ImageSniffer extends Transform {
   }
 }
 
+/**
+ * Rejects a decompression bomb before anything is queued: a few KB of PNG can declare
+ * 20000x20000 pixels. Only the header is read; nothing is decoded on the request path.
+ */
+async function assertPixelLimit(filePath: string, size: number, maxInputPixels: number): Promise<void> {
+  const declared = await readDeclaredSize(filePath, size);
+  if (declared && declared.width * declared.height > maxInputPixels) {
+    throw new HttpError(
+      'TOO_MANY_PIXELS',
+      `Expected at most ${maxInputPixels} pixels but the image declares ${declared.width}x${declared.height}`,
+    );
+  }
+}
+
 /** multer disk storage that names files itself and rejects non-images while they stream in. */
-function sniffingDiskStorage(dir: string, allowSvg: boolean): StorageEngine {
-  const accept = (type: ImageType | undefined): type is ImageType => type !== undefined && (type !== 'svg' || allowSvg);
+function sniffingDiskStorage(limits: UploadLimits): StorageEngine {
+  const accept = (type: ImageType | undefined): type is ImageType => type !== undefined && (type !== 'svg' || limits.allowSvg);
   return {
     _handleFile(_req, file, cb) {
       const storedName = randomUUID();
-      const filePath = path.join(dir, storedName);
+      const filePath = path.join(limits.dir, storedName);
       const sniffer = new ImageSniffer(accept);
-      pipeline(file.stream, sniffer, createWriteStream(filePath, { flags: 'wx' })).then(
-        () => cb(null, { destination: dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>),
-        (err: unknown) => void rm(filePath, { force: true }).finally(() => cb(err)),
-      );
+      pipeline(file.stream, sniffer, createWriteStream(filePath, { flags: 'wx' }))
+        .then(() => assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels))
+        .then(
+          () => cb(null, { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>),
+          (err: unknown) => void rm(filePath, { force: true }).finally(() => cb(err)),
+        );
     },
     _removeFile(_req, file, cb) {
       rm(file.path, { force: true }).then(() => cb(null), cb);
@@ -96,6 +113,7 @@ export interface UploadLimits {
   readonly dir: string;
   readonly maxFiles: number;
   readonly maxFileSizeBytes: number;
+  readonly maxInputPixels: number;
   readonly allowSvg: boolean;
 }
 
@@ -105,7 +123,7 @@ export interface UploadLimits {
  */
 export function createUploadMiddleware(field: string, maxCount: number, limits: UploadLimits): RequestHandler {
   const upload = multer({
-    storage: sniffingDiskStorage(limits.dir, limits.allowSvg),
+    storage: sniffingDiskStorage(limits),
     limits: {
       fileSize: limits.maxFileSizeBytes,
       files: maxCount,
