@@ -27,6 +27,8 @@ const EnvSchema = z
     ALLOW_SVG: flag().default(false),
     CORS_ORIGIN: z.string().optional(),
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
+    HTTP_DRAIN_MS: int().nonnegative().default(10_000),
+    ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
 
     WORKER_CONCURRENCY: int().positive().max(256).default(availableParallelism()),
     SHARP_THREADS: int().positive().max(256).default(1),
@@ -40,6 +42,9 @@ const EnvSchema = z
     UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),
     RETENTION_MAX_JOBS: int().positive().default(100_000),
     SHUTDOWN_TIMEOUT_MS: int().positive().default(30_000),
+
+    REDIS_DATA_DIR: z.string().min(1).default('.redis-data'),
+    WORKER_NICE: int().min(0).max(19).default(0),
   })
   .transform((env) => ({
     env: env.NODE_ENV,
@@ -48,6 +53,8 @@ const EnvSchema = z
       port: env.PORT,
       corsOrigin: env.CORS_ORIGIN,
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+      drainMs: env.HTTP_DRAIN_MS,
+      adminToken: env.ADMIN_TOKEN,
     },
     logLevel: env.LOG_LEVEL,
     redis: {
@@ -80,6 +87,12 @@ const EnvSchema = z
       uploadSeconds: Math.round(env.UPLOAD_RETENTION_HOURS * 3600),
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    // Read only by `npm start` (src/launch.ts): where its private redis-server keeps its data, and
+    // how far it lowers the worker's OS priority so uploads stay responsive while images are processed.
+    launch: {
+      redisDataDir: path.resolve(env.REDIS_DATA_DIR),
+      workerNice: env.WORKER_NICE,
+    },
   }));
 
 export type Config = Readonly<z.output<typeof EnvSchema>>;

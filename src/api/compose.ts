@@ -9,13 +9,14 @@ import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
 import { createApp } from './app';
+import { InFlight } from './in-flight';
 import type { AppDeps } from './deps';
 import { watchQueueEvents } from './queue-events';
 
 export interface ApiContext {
   readonly app: Express;
   readonly deps: AppDeps;
-  /** In order: event subscription, queues, connections. HTTP is closed by the caller first. */
+  /** In order: uploads in flight, event subscription, queues, connections. The caller closes HTTP first. */
   readonly closeSteps: readonly ShutdownStep[];
 }
 
@@ -43,11 +44,14 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     uploads: config.uploads,
     processedDir: config.processedDir,
     corsOrigin: config.http.corsOrigin,
+    adminToken: config.http.adminToken,
+    inFlight: new InFlight(),
   };
   return {
     app: createApp(deps),
     deps,
     closeSteps: [
+      ['uploads in flight', () => deps.inFlight.idle()],
       ['queue events', () => events.close()],
       ['queues', () => Promise.all([queue.close(), deadLetters.close()])],
       ['redis', () => Promise.all([redis.quit(), eventsRedis.quit()])],

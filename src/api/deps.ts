@@ -4,6 +4,7 @@ import type { PipelineSpec } from '../pipeline';
 import type { BatchStore } from '../queue/batch-store';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import type { ImageQueue, JobPolicy } from '../queue/jobs';
+import type { InFlight } from './in-flight';
 import type { UploadLimits } from './multipart';
 
 /** Everything the HTTP layer needs, built by main.ts (or by a test) and handed to createApp. */
@@ -19,4 +20,8 @@ export interface AppDeps {
   readonly uploads: UploadLimits;
   readonly processedDir: string;
   readonly corsOrigin?: string | undefined;
+  /** When set, dead-letter routes require `Authorization: Bearer <adminToken>`. */
+  readonly adminToken?: string | undefined;
+  /** Uploads being received or enqueued; shutdown waits for them. */
+  readonly inFlight: InFlight;
 }

@@ -6,6 +6,8 @@ export const problems = {
   INVALID_ID: { status: 400, title: 'Malformed id' },
   INVALID_REQUEST: { status: 400, title: 'Invalid request' },
   INVALID_JSON: { status: 400, title: 'Malformed JSON body' },
+  REQUEST_ABORTED: { status: 400, title: 'Request aborted by the client' },
+  UNAUTHORIZED: { status: 401, title: 'Missing or wrong admin token' },
   BATCH_NOT_FOUND: { status: 404, title: 'Batch not found' },
   JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
   RESULT_NOT_READY: { status: 404, title: 'Result not ready' },

@@ -4,11 +4,12 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { RequestHandler } from 'express';
+import type { Request, Response } from 'express';
 import multer, { type StorageEngine } from 'multer';
 import { detectImageType, HEADER_BYTES, type ImageType } from '../pipeline';
 import { HttpError } from './errors';
 import { readDeclaredSize } from './image-dimensions';
+import type { InFlight } from './in-flight';
 
 /** A stored upload whose content was sniffed while it streamed to disk. */
 export interface StoredUpload {
@@ -78,19 +79,24 @@ async function assertPixelLimit(filePath: string, size: number, maxInputPixels: 
 }
 
 /** multer disk storage that names files itself and rejects non-images while they stream in. */
-function sniffingDiskStorage(limits: UploadLimits): StorageEngine {
+function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight): StorageEngine {
   const accept = (type: ImageType | undefined): type is ImageType => type !== undefined && (type !== 'svg' || limits.allowSvg);
   return {
     _handleFile(_req, file, cb) {
       const storedName = randomUUID();
       const filePath = path.join(limits.dir, storedName);
       const sniffer = new ImageSniffer(accept);
-      pipeline(file.stream, sniffer, createWriteStream(filePath, { flags: 'wx' }))
-        .then(() => assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels))
-        .then(
-          () => cb(null, { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>),
-          (err: unknown) => void rm(filePath, { force: true }).finally(() => cb(err)),
-        );
+      // Tracked until a failed file is deleted too, so shutdown never leaves a partial file behind.
+      void inFlight.track(async () => {
+        try {
+          await pipeline(file.stream, sniffer, createWriteStream(filePath, { flags: 'wx' }));
+          await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
+        } catch (err) {
+          await rm(filePath, { force: true });
+          return cb(err);
+        }
+        cb(null, { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>);
+      });
     },
     _removeFile(_req, file, cb) {
       rm(file.path, { force: true }).then(() => cb(null), cb);
@@ -106,7 +112,8 @@ export function sanitizeOriginalName(name: string | undefined): string {
   const base = (name ?? '').split(/[\\/]/).pop() ?? '';
   // eslint-disable-next-line no-control-regex
   const clean = base.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '').trim();
-  return (clean || 'unnamed').slice(0, 255);
+  // Cut to 255 UTF-16 units (the job schema's limit) without leaving half a surrogate pair.
+  return (clean || 'unnamed').slice(0, 255).replace(/[\uD800-\uDBFF]$/, '');
 }
 
 export interface UploadLimits {
@@ -117,13 +124,15 @@ export interface UploadLimits {
   readonly allowSvg: boolean;
 }
 
+export type UploadReceiver = (req: Request, res: Response) => Promise<StoredUpload[]>;
+
 /**
- * Parses `field` into StoredUpload[] on `req.uploads`. Files stream to disk (never whole in
- * memory) and are sniffed on the way; a rejected request leaves no file behind.
+ * Receives the files of `field`: they stream to disk (never whole in memory) and are sniffed
+ * on the way. A rejected request leaves no file behind; multer removes what was stored.
  */
-export function createUploadMiddleware(field: string, maxCount: number, limits: UploadLimits): RequestHandler {
+export function createUploadReceiver(field: string, maxCount: number, limits: UploadLimits, inFlight: InFlight): UploadReceiver {
   const upload = multer({
-    storage: sniffingDiskStorage(limits),
+    storage: sniffingDiskStorage(limits, inFlight),
     limits: {
       fileSize: limits.maxFileSizeBytes,
       files: maxCount,
@@ -135,33 +144,24 @@ export function createUploadMiddleware(field: string, maxCount: number, limits: 
     },
   }).array(field);
 
-  return (req, res, next) => {
+  return async (req, res) => {
     if (!req.is('multipart/form-data')) {
-      return next(new HttpError('NOT_MULTIPART', `Expected a multipart/form-data body with files in the '${field}' field`));
+      throw new HttpError('NOT_MULTIPART', `Expected a multipart/form-data body with files in the '${field}' field`);
     }
-    upload(req, res, (err?: unknown) => {
-      if (err) return next(err);
-      const files = (req.files ?? []) as SniffedFile[];
-      if (files.length === 0) return next(new HttpError('NO_FILES', `Expected at least one file in the '${field}' field`));
-      req.uploads = files.map((f) => ({
-        originalName: sanitizeOriginalName(f.originalname),
-        storedName: f.filename,
-        path: f.path,
-        size: f.size,
-        type: f.detectedType,
-      }));
-      next();
-    });
+    await new Promise<void>((resolve, reject) => upload(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+    const files = (req.files ?? []) as SniffedFile[];
+    if (files.length === 0) throw new HttpError('NO_FILES', `Expected at least one file in the '${field}' field`);
+    return files.map((f) => ({
+      originalName: sanitizeOriginalName(f.originalname),
+      storedName: f.filename,
+      path: f.path,
+      size: f.size,
+      type: f.detectedType,
+    }));
   };
 }
 
 /** Removes stored uploads of a request that was not accepted after all. */
 export async function discardUploads(uploads: readonly StoredUpload[]): Promise<void> {
   await Promise.all(uploads.map((u) => rm(u.path, { force: true })));
-}
-
-declare module 'express-serve-static-core' {
-  interface Request {
-    uploads?: StoredUpload[];
-  }
 }

@@ -18,13 +18,19 @@ function problemResponses(codes: readonly ProblemCode[]) {
 
 const UPLOAD_ERRORS: ProblemCode[] = [
   'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS',
-  'FIELD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'FIELD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE',
+  'INTERNAL_ERROR',
 ];
 const READ_ERRORS: ProblemCode[] = ['INVALID_ID', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
 
 /** The OpenAPI document, generated from the same zod schemas the handlers parse and answer with. */
 export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeBytes: number }): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN; required on operator routes when the server sets one',
+  });
   const binary = z.string().meta({ format: 'binary' });
   const accepted = 'JPEG, PNG, WebP, GIF, AVIF or TIFF, recognised by content (magic bytes), not by name or declared type.';
 
@@ -87,7 +93,8 @@ export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeByte
     summary: 'Jobs that failed for good',
     description: 'Each entry keeps the failure reason and attempt count. Oldest first.',
     request: { query: s.DeadLetterQuery },
-    responses: { 200: json(s.DeadLetterList, 'A page of dead letters'), ...problemResponses(['INVALID_REQUEST', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
+    security: [{ adminToken: [] }],
+    responses: { 200: json(s.DeadLetterList, 'A page of dead letters'), ...problemResponses(['INVALID_REQUEST', 'UNAUTHORIZED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
   });
 
   registry.registerPath({
@@ -96,7 +103,8 @@ export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeByte
     summary: 'Put a dead letter back on the queue',
     description: 'The job runs again under its original id, with a fresh set of attempts.',
     request: { params: s.DeadLetterParams },
-    responses: { 202: json(s.RetryAccepted, 'Queued again'), ...problemResponses([...READ_ERRORS, 'DEAD_LETTER_NOT_FOUND']) },
+    security: [{ adminToken: [] }],
+    responses: { 202: json(s.RetryAccepted, 'Queued again'), ...problemResponses([...READ_ERRORS, 'UNAUTHORIZED', 'DEAD_LETTER_NOT_FOUND']) },
   });
 
   registry.registerPath({ method: 'get', path: '/healthz', summary: 'Liveness: the process is up', responses: { 200: json(s.Health, 'Up') } });

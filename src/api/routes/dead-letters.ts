@@ -1,11 +1,13 @@
 import { Router } from 'express';
 import { listDeadLetters, retryDeadLetter } from '../../queue/dead-letter';
+import { requireAdminToken } from '../admin-auth';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { DeadLetterParams, DeadLetterQuery, parseParams, type DeadLetterList, type RetryAccepted } from '../schemas';
 
 export function deadLettersRouter(deps: AppDeps): Router {
   const router = Router();
+  router.use('/dead-letters', requireAdminToken(deps.adminToken));
 
   router.get('/dead-letters', async (req, res) => {
     const { offset, limit } = DeadLetterQuery.parse(req.query);
