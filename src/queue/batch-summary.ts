@@ -22,14 +22,15 @@ export function summarizeBatch(states: readonly FileState[]): { status: BatchSta
     else if (state === 'active') progress.active++;
     else progress.waiting++;
   }
-  return { status: statusOf(progress), progress };
+  return { status: statusOf(progress, states.includes('delayed')), progress };
 }
 
-function statusOf({ total, completed, failed, active, waiting }: BatchProgress): BatchStatus {
+function statusOf({ total, completed, failed, active }: BatchProgress, retrying: boolean): BatchStatus {
   if (completed + failed === total) {
     if (failed === 0) return 'completed';
     return completed === 0 ? 'failed' : 'completed-with-errors';
   }
-  // A file that finished or started means the batch is under way, even if others still wait.
-  return active > 0 || completed + failed > 0 || waiting < total ? 'processing' : 'waiting';
+  // A file that finished, started, or waits to retry after a failed attempt means the batch is
+  // under way, even though 'delayed' files count as waiting.
+  return active > 0 || completed + failed > 0 || retrying ? 'processing' : 'waiting';
 }

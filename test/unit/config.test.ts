@@ -1,0 +1,108 @@
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { ConfigError, loadConfig } from '../../src/config';
+
+/** The ConfigError loadConfig throws for `env`, or a failure if it does not throw one. */
+function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error(`Expected loadConfig to throw a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      http: { port: 3000 },
+      logLevel: 'info',
+      redis: { url: 'redis://127.0.0.1:6379', prefix: 'imgflow' },
+      uploads: { dir: path.resolve('uploads'), maxFiles: 10, maxFileSizeBytes: 5 * 1024 * 1024, allowSvg: false },
+      processedDir: path.resolve('processed'),
+      worker: { concurrency: availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000 },
+      jobs: { attempts: 3, backoffMs: 1000 },
+    });
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  });
+
+  it('parses numbers and sizes from strings', () => {
+    const config = loadConfig({ PORT: '8080', MAX_FILES: '3', MAX_FILE_SIZE_MB: '0.5', WORKER_CONCURRENCY: '4', JOB_ATTEMPTS: '5', JOB_BACKOFF_MS: '0' });
+    expect(config.http.port).toBe(8080);
+    expect(config.uploads).toMatchObject({ maxFiles: 3, maxFileSizeBytes: 512 * 1024 });
+    expect(config.worker.concurrency).toBe(4);
+    expect(config.jobs).toMatchObject({ attempts: 5, backoffMs: 0 });
+  });
+
+  describe('Redis location', () => {
+    it.each([
+      ['REDIS_HOST and REDIS_PORT', { REDIS_HOST: 'cache.internal', REDIS_PORT: '6380' }, 'redis://cache.internal:6380'],
+      ['REDIS_HOST alone (default port)', { REDIS_HOST: 'cache.internal' }, 'redis://cache.internal:6379'],
+      ['a password', { REDIS_HOST: 'cache', REDIS_PASSWORD: 's3cret' }, 'redis://:s3cret@cache:6379'],
+      ['a password with URL metacharacters, escaped', { REDIS_HOST: 'cache', REDIS_PASSWORD: 'p@ss:w/rd#1' }, 'redis://:p%40ss%3Aw%2Frd%231@cache:6379'],
+      ['REDIS_URL, which wins over the parts', { REDIS_URL: 'redis://primary:7000', REDIS_HOST: 'ignored', REDIS_PORT: '1234' }, 'redis://primary:7000'],
+      ['a TLS REDIS_URL', { REDIS_URL: 'rediss://user:pw@secure:6380/2' }, 'rediss://user:pw@secure:6380/2'],
+    ])('derives redis.url from %s', (_name, env, url) => {
+      expect(loadConfig(env).redis.url).toBe(url);
+    });
+
+    it('builds a URL that parses back to the same password', () => {
+      const { url } = loadConfig({ REDIS_PASSWORD: 'p@ss:w/rd#1' }).redis;
+      expect(decodeURIComponent(new URL(url).password)).toBe('p@ss:w/rd#1');
+    });
+  });
+
+  describe('bad values', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['REDIS_PORT', '0'],
+      ['REDIS_URL', 'http://example.com'],
+      ['REDIS_URL', 'not a url'],
+      ['MAX_FILES', '0'],
+      ['MAX_FILES', '2.5'],
+      ['MAX_FILE_SIZE_MB', '-1'],
+      ['WORKER_CONCURRENCY', 'lots'],
+      ['JOB_ATTEMPTS', '0'],
+      ['JOB_BACKOFF_MS', '-5'],
+      ['LOG_LEVEL', 'verbose'],
+      ['QUEUE_PREFIX', 'has space'],
+      ['ALLOW_SVG', 'yes'],
+      ['NODE_ENV', 'staging'],
+    ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
+      const err = configErrorOf({ [name]: value });
+      expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
+      expect(err.message).toContain(name);
+    });
+
+    it('does not echo a bad REDIS_URL, which may carry a password', () => {
+      expect(configErrorOf({ REDIS_URL: 'http://user:topsecret@cache:6379' }).message).not.toContain('topsecret');
+    });
+
+    it('names every bad variable at once', () => {
+      const err = configErrorOf({ PORT: 'x', MAX_FILES: 'y' });
+      expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual(['MAX_FILES', 'PORT']);
+    });
+  });
+
+  it('treats empty strings (KEY= lines in .env) as unset', () => {
+    const config = loadConfig({ PORT: '', REDIS_URL: '', REDIS_HOST: '', REDIS_PASSWORD: '', MAX_FILES: '', ALLOW_SVG: '', LOG_LEVEL: '' });
+    expect(config).toMatchObject({ http: { port: 3000 }, redis: { url: 'redis://127.0.0.1:6379' }, uploads: { maxFiles: 10, allowSvg: false }, logLevel: 'info' });
+  });
+
+  it.each([
+    ['false', false],
+    ['true', true],
+  ])("reads ALLOW_SVG='%s' as %s (not as any non-empty string)", (value, expected) => {
+    expect(loadConfig({ ALLOW_SVG: value }).uploads.allowSvg).toBe(expected);
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(() => loadConfig({ PATH: '/usr/bin', HOME: '/root', SOMETHING_ELSE: 'x' })).not.toThrow();
+  });
+});
