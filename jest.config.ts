@@ -21,6 +21,15 @@ const config: Config = {
       globalSetup: '<rootDir>/test/helpers/global-setup.ts',
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },
+    {
+      // Real processes killed, restarted and starved: slower, so they can be run on their own.
+      displayName: 'faults',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+      globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+    },
   ],
   // Integration files each start Redis clients, workers and child processes; two at a time
   // keeps a 2-core machine responsive enough for their timing-sensitive parts.
