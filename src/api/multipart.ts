@@ -79,15 +79,15 @@ async function assertPixelLimit(filePath: string, size: number, maxInputPixels: 
 }
 
 /** multer disk storage that names files itself and rejects non-images while they stream in. */
-function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight): StorageEngine {
+function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, onWork: (req: Request, work: Promise<void>) => void): StorageEngine {
   const accept = (type: ImageType | undefined): type is ImageType => type !== undefined && (type !== 'svg' || limits.allowSvg);
   return {
-    _handleFile(_req, file, cb) {
+    _handleFile(req, file, cb) {
       const storedName = randomUUID();
       const filePath = path.join(limits.dir, storedName);
       const sniffer = new ImageSniffer(accept);
       // Tracked until a failed file is deleted too, so shutdown never leaves a partial file behind.
-      void inFlight.track(async () => {
+      const work = inFlight.track(async () => {
         try {
           await pipeline(file.stream, sniffer, createWriteStream(filePath, { flags: 'wx' }));
           await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
@@ -97,6 +97,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight): StorageE
         }
         cb(null, { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>);
       });
+      onWork(req, work);
     },
     _removeFile(_req, file, cb) {
       rm(file.path, { force: true }).then(() => cb(null), cb);
@@ -131,8 +132,14 @@ export type UploadReceiver = (req: Request, res: Response) => Promise<StoredUplo
  * on the way. A rejected request leaves no file behind; multer removes what was stored.
  */
 export function createUploadReceiver(field: string, maxCount: number, limits: UploadLimits, inFlight: InFlight): UploadReceiver {
+  // The storage engine's work per request. On a truncated body multer answers as soon as the
+  // file stream fails, before the engine has deleted the partial file; a rejected request
+  // waits for that, so nothing is left behind when the client gets its answer.
+  const fileWork = new WeakMap<Request, Promise<void>[]>();
   const upload = multer({
-    storage: sniffingDiskStorage(limits, inFlight),
+    storage: sniffingDiskStorage(limits, inFlight, (req, work) => fileWork.set(req, [...(fileWork.get(req) ?? []), work])),
+    // Browsers send file names as raw UTF-8; multer's default (latin1) turns 'café.jpg' into 'cafÃ©.jpg'.
+    defParamCharset: 'utf8',
     limits: {
       fileSize: limits.maxFileSizeBytes,
       files: maxCount,
@@ -148,7 +155,12 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
     if (!req.is('multipart/form-data')) {
       throw new HttpError('NOT_MULTIPART', `Expected a multipart/form-data body with files in the '${field}' field`);
     }
-    await new Promise<void>((resolve, reject) => upload(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+    try {
+      await new Promise<void>((resolve, reject) => upload(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+    } catch (err) {
+      await Promise.allSettled(fileWork.get(req) ?? []);
+      throw err;
+    }
     const files = (req.files ?? []) as SniffedFile[];
     if (files.length === 0) throw new HttpError('NO_FILES', `Expected at least one file in the '${field}' field`);
     return files.map((f) => ({
