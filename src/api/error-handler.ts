@@ -38,6 +38,9 @@ function toHttpError(err: unknown, limits: { maxFiles: number; maxFileSizeBytes:
   if (err instanceof ZodError) {
     return new HttpError('INVALID_REQUEST', err.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
   }
+  // A path parameter with a broken percent-encoding (/jobs/%E0%A4%A): the router cannot
+  // decode it and throws a URIError. That is a malformed id from the client, not a fault here.
+  if (err instanceof URIError) return new HttpError('INVALID_ID', 'Expected a UUID v4 in the path but received a malformed percent-encoding', { cause: err });
   const e = err as { type?: string; status?: number; message?: string };
   // busboy's parse errors ("Unexpected end of form", "Malformed part header", missing boundary).
   if (e?.message && /multipart|boundary|unexpected end of form|malformed part/i.test(e.message)) {
