@@ -33,7 +33,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const worker = createImageWorker({
     connection: redis,
     prefix,
-    processor: createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger }),
+    processor: createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels }),
     deadLetters,
     batches,
     uploadDir: config.uploads.dir,

@@ -10,6 +10,11 @@ export interface ProcessorDeps {
   readonly processedDir: string;
   readonly batches: BatchStore;
   readonly logger: Logger;
+  /**
+   * The worker's own decompression-bomb limit. A job's spec may lower it but never raise it:
+   * job data comes from Redis, and the memory at stake is this process's.
+   */
+  readonly maxInputPixels: number;
 }
 
 export type ImageProcessor = Processor<ImageJobData, ImageJobResult, ImageJobName>;
@@ -36,7 +41,7 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
       image = await processImage(
         path.join(deps.uploadDir, data.inputFile),
         path.join(deps.processedDir, outputPath),
-        data.spec,
+        { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels) },
         // Not awaited: the progress write travels to Redis while Sharp works.
         (percent) => void job.updateProgress(percent).catch(() => undefined),
       );
