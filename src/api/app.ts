@@ -19,6 +19,9 @@ export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', false);
+  // Client-supplied names are echoed in JSON; \u003c-escaping <, > and & keeps them inert even
+  // for a client that sniffs a response as HTML.
+  app.set('json escape', true);
 
   app.use(
     pinoHttp({
