@@ -1,0 +1,65 @@
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { loadConfig, type Config } from './config';
+import { ensureRedis, LaunchError, type RedisHandle } from './launch/ensure-redis';
+import { supervise, type ChildSpec } from './launch/supervise';
+import { createLogger } from './logger';
+import { runMain } from './run-main';
+
+/**
+ * `npm start` and `npm run dev`: one command for a newcomer. Reuses the Redis at
+ * REDIS_URL or starts a private one, runs the API and the worker as child processes, forwards
+ * SIGTERM/SIGINT to them, and stops the private Redis only after both have exited.
+ */
+async function main(): Promise<number> {
+  dotenv.config({ quiet: true });
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, name: 'imgflow-launch' });
+
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) logger.info({ signal }, 'already stopping');
+    else {
+      logger.info({ signal }, 'stopping');
+      stop.abort(signal);
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  let redis: RedisHandle;
+  try {
+    redis = await ensureRedis({ url: config.redis.url, dataDir: config.launch.redisDataDir, logger });
+  } catch (err) {
+    if (err instanceof LaunchError) logger.fatal(err.message);
+    else logger.fatal({ err }, 'could not get a redis');
+    return 1;
+  }
+  try {
+    if (stop.signal.aborted) return 0;
+    // The child shutdowns have their own deadline; ours only catches one that hangs past it.
+    const deadlineMs = config.shutdownTimeoutMs + 5000;
+    return await supervise(childSpecs(config), { logger, env: process.env, stopSignal: stop.signal, deadlineMs });
+  } finally {
+    await redis.stop();
+  }
+}
+
+/**
+ * The API and the worker, in the launcher's own form: dist/ JavaScript under `npm start`, the
+ * TypeScript sources through tsx under `npm run dev` (so its --dev flag is only a label).
+ */
+function childSpecs(config: Config): ChildSpec[] {
+  const fromSource = path.extname(__filename) === '.ts';
+  const entry = (role: 'api' | 'worker') => (fromSource ? ['--import', 'tsx', path.join(__dirname, role, 'main.ts')] : [path.join(__dirname, role, 'main.js')]);
+  // `nice` rather than os.setPriority after the spawn: Linux keeps the nice value per thread, and
+  // only threads created after the change inherit it; `nice` sets it before Node starts any.
+  const worker: ChildSpec =
+    config.launch.workerNice > 0
+      ? { name: 'worker', command: 'nice', args: ['-n', String(config.launch.workerNice), process.execPath, ...entry('worker')] }
+      : { name: 'worker', command: process.execPath, args: entry('worker') };
+  return [{ name: 'api', command: process.execPath, args: entry('api') }, worker];
+}
+
+// A bad setting fails before the logger exists; runMain prints it as one line naming the variable.
+runMain('imgflow', async () => process.exit(await main()));

@@ -1,0 +1,69 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Logger } from 'pino';
+
+export interface ChildSpec {
+  readonly name: string;
+  readonly command: string;
+  readonly args: readonly string[];
+}
+
+/**
+ * Runs the children until `stopSignal` aborts (its reason, a signal name, is forwarded to each
+ * child once) or one of them exits on its own (the others get SIGTERM). Children still running
+ * `deadlineMs` after the stop are killed. Resolves with 0 when every child exited 0 after a stop.
+ */
+export function supervise(specs: readonly ChildSpec[], options: { logger: Logger; env: NodeJS.ProcessEnv; stopSignal: AbortSignal; deadlineMs: number }): Promise<number> {
+  const { logger, stopSignal, deadlineMs } = options;
+  const children: ChildProcess[] = [];
+  let stopping = false;
+  let failed = false;
+  let deadline: NodeJS.Timeout | undefined;
+
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    for (const child of children) if (isRunning(child)) child.kill(signal);
+    deadline = setTimeout(() => {
+      logger.error({ deadlineMs }, 'children did not stop in time; killing them');
+      failed = true;
+      for (const child of children) if (isRunning(child)) child.kill('SIGKILL');
+    }, deadlineMs);
+  };
+
+  const exits = specs.map(
+    (spec) =>
+      new Promise<void>((resolve) => {
+        // Own process group: a terminal Ctrl-C reaches only the launcher, which forwards it once.
+        // A child that got SIGINT twice would die at the second one, before its shutdown finished.
+        const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'inherit', 'inherit'], env: options.env, detached: true });
+        children.push(child);
+        let ended = false;
+        const onEnd = (code: number | null, signal: NodeJS.Signals | null, err?: Error) => {
+          if (ended) return;
+          ended = true;
+          if (!(stopping && code === 0)) failed = true;
+          if (stopping) logger.info({ child: spec.name, code, signal }, 'child exited');
+          else logger.error({ child: spec.name, code, signal, err }, 'child exited unexpectedly; stopping the others');
+          stop('SIGTERM');
+          resolve();
+        };
+        child.once('exit', onEnd);
+        child.once('error', (err) => onEnd(null, null, err)); // could not be spawned at all
+        if (child.pid) logger.info({ child: spec.name, childPid: child.pid }, 'child started');
+      }),
+  );
+
+  const onAbort = () => stop(stopSignal.reason as NodeJS.Signals);
+  if (stopSignal.aborted) onAbort();
+  else stopSignal.addEventListener('abort', onAbort, { once: true });
+
+  return Promise.all(exits).then(() => {
+    clearTimeout(deadline);
+    stopSignal.removeEventListener('abort', onAbort);
+    return failed ? 1 : 0;
+  });
+}
+
+function isRunning(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
