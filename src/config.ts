@@ -37,6 +37,7 @@ const EnvSchema = z
     LOCK_DURATION_MS: int().min(1000).default(6000),
     STALLED_INTERVAL_MS: int().min(500).default(3000),
     MAX_STALLED_COUNT: int().nonnegative().default(3),
+    WATCHDOG_IDLE_MS: int().min(1000).default(30_000),
 
     RETENTION_HOURS: z.coerce.number().positive().default(24),
     UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),
@@ -75,6 +76,7 @@ const EnvSchema = z
       lockDurationMs: env.LOCK_DURATION_MS,
       stalledIntervalMs: env.STALLED_INTERVAL_MS,
       maxStalledCount: env.MAX_STALLED_COUNT,
+      watchdogIdleMs: env.WATCHDOG_IDLE_MS,
     },
     jobs: {
       attempts: env.JOB_ATTEMPTS,

@@ -5,14 +5,15 @@ import type { Config } from '../config';
 import { createBatchStore } from '../queue/batch-store';
 import { redisConnection } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
-import { DEAD_LETTER_QUEUE } from '../queue/jobs';
+import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
 import { startFileRetention } from './file-retention';
 import { createProcessor } from './processor';
-import { createImageWorker, type ImageWorker } from './worker';
+import { superviseWorker, type SupervisedWorker } from './watchdog';
+import { createImageWorker } from './worker';
 
 export interface WorkerContext {
-  readonly worker: ImageWorker;
+  readonly worker: SupervisedWorker;
   /** In order: finish active jobs, then the rest. */
   readonly closeSteps: readonly ShutdownStep[];
 }
@@ -30,16 +31,12 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds });
   const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
   deadLetters.on('error', (err) => logger.debug({ err: err.message }, 'dead-letter queue error'));
-  const worker = createImageWorker({
-    connection: redis,
-    prefix,
-    processor: createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels }),
-    deadLetters,
-    batches,
-    uploadDir: config.uploads.dir,
-    logger,
-    options: config.worker,
-  });
+  const processor = createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
+  const createWorker = () =>
+    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploadDir: config.uploads.dir, logger, options: config.worker });
+  const images: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
+  images.on('error', (err) => logger.debug({ err: err.message }, 'image queue error'));
+  const worker = superviseWorker(createWorker, () => images.getWaitingCount(), logger, { idleMs: config.worker.watchdogIdleMs });
   const retention = startFileRetention(
     [
       { dir: config.processedDir, maxAgeSeconds: config.retention.processedSeconds },
@@ -53,7 +50,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     closeSteps: [
       ['worker', () => worker.close()], // lets active jobs finish; the rest stay queued
       ['file retention', retention.stop],
-      ['dead-letter queue', () => deadLetters.close()],
+      ['queues', () => Promise.all([images.close(), deadLetters.close()])],
       ['redis', () => redis.quit()],
     ],
   };

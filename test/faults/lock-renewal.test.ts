@@ -23,7 +23,7 @@ describe('lock renewal while Sharp keeps every core busy', () => {
 
   it('keeps long jobs locked: none is taken for stalled, each runs once', async () => {
     const stalled: string[] = [];
-    stack.worker?.worker.on('stalled', (jobId) => stalled.push(jobId));
+    stack.worker?.worker.current().on('stalled', (jobId) => stalled.push(jobId));
     // Two busy-looping processes on top of two Sharp jobs: twice as many runnable threads as cores.
     for (let i = 0; i < 2; i++) burners.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
 

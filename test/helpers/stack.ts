@@ -77,7 +77,7 @@ export async function startStack(options: { env?: Record<string, string>; worker
   const worker = options.worker ? composeWorker(world.config, world.logger) : undefined;
   if (worker) {
     void worker.worker.run();
-    await worker.worker.waitUntilReady();
+    await worker.worker.current().waitUntilReady();
   }
   const stopWorker = worker ? createShutdown(world.logger, worker.closeSteps) : async () => true;
   const stopApi = createShutdown(world.logger, api.closeSteps);

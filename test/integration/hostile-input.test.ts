@@ -310,7 +310,7 @@ describe('what the upload check lets through, the worker stops', () => {
     expect(workerWorld.config.uploads.maxInputPixels).toBe(100_000_000);
     strictWorker = composeWorker(workerWorld.config, workerWorld.logger);
     void strictWorker.worker.run();
-    await strictWorker.worker.waitUntilReady();
+    await strictWorker.worker.current().waitUntilReady();
     const closeWorker = createShutdown(workerWorld.logger, strictWorker.closeSteps);
     stopWorker = async () => {
       await closeWorker();

@@ -17,7 +17,7 @@ async function startStackWithUnwritableOutput(env: Record<string, string>) {
   const stack = await startStack({ world, worker: true });
   // When each attempt failed, seen from the worker itself.
   const failedAt: number[] = [];
-  stack.worker?.worker.on('failed', () => failedAt.push(Date.now()));
+  stack.worker?.worker.current().on('failed', () => failedAt.push(Date.now()));
   return { stack, failedAt };
 }
 
