@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
+import { cors } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
 import { buildOpenApiDocument } from './openapi';
@@ -39,14 +40,7 @@ export function createApp(deps: AppDeps): Express {
   );
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"] } } }));
-  if (deps.corsOrigin) {
-    const origin = deps.corsOrigin;
-    app.use((_req, res, next) => {
-      res.setHeader('Access-Control-Allow-Origin', origin);
-      res.setHeader('Vary', 'Origin');
-      next();
-    });
-  }
+  app.use(cors(deps.corsOrigin));
 
   app.use(healthRouter(deps));
   app.use(uploadsRouter(deps));
