@@ -17,15 +17,17 @@ async function main(): Promise<number> {
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-launch' });
 
   const stop = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stop.signal.aborted) logger.info({ signal }, 'already stopping');
-    else {
-      logger.info({ signal }, 'stopping');
-      stop.abort(signal);
-    }
+  const onSignal = (signal: NodeJS.Signals | 'parent exited') => {
+    if (stop.signal.aborted) return logger.info({ signal }, 'already stopping');
+    logger.info({ signal }, 'stopping');
+    // The children handle SIGINT and SIGTERM only; a hang-up means stop all the same.
+    stop.abort(signal === 'SIGINT' ? 'SIGINT' : 'SIGTERM');
   };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, onSignal);
+  // npm runs us under `sh -c` and forwards its SIGTERM to that shell, which dies of it without
+  // passing it on. Stop when the parent is gone rather than run on, orphaned, with nobody to stop us.
+  const parent = process.ppid;
+  setInterval(() => process.ppid !== parent && onSignal('parent exited'), 500).unref();
 
   let redis: RedisHandle;
   try {
@@ -35,14 +37,16 @@ async function main(): Promise<number> {
     else logger.fatal({ err }, 'could not get a redis');
     return 1;
   }
+  let code = 0;
   try {
-    if (stop.signal.aborted) return 0;
     // The child shutdowns have their own deadline; ours only catches one that hangs past it.
     const deadlineMs = config.shutdownTimeoutMs + 5000;
-    return await supervise(childSpecs(config), { logger, env: process.env, stopSignal: stop.signal, deadlineMs });
+    if (!stop.signal.aborted) code = await supervise(childSpecs(config), { logger, env: process.env, stopSignal: stop.signal, deadlineMs });
   } finally {
     await redis.stop();
   }
+  logger.info({ code }, 'stopped');
+  return code;
 }
 
 /**
@@ -62,4 +66,9 @@ function childSpecs(config: Config): ChildSpec[] {
 }
 
 // A bad setting fails before the logger exists; runMain prints it as one line naming the variable.
-runMain('imgflow', async () => process.exit(await main()));
+runMain('imgflow', async () => {
+  // exitCode rather than exit(): pino writes stdout asynchronously, and exit() can cut or reorder
+  // the last lines. Everything is closed by now; the timer only guards against a handle left open.
+  process.exitCode = await main();
+  setTimeout(() => process.exit(), 2000).unref();
+});

@@ -100,7 +100,9 @@ type PingResult = { ok: true } | { ok: false; reason: string };
 
 /** One PING with a short timeout and no retries; the reason says why it failed. */
 export async function pingRedis(url: string, timeoutMs = 1000): Promise<PingResult> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  // disconnectTimeout 0: ioredis otherwise arms a 2 s timer on disconnect that a refused socket
+  // never clears, which keeps the process alive that long after a failed probe.
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, disconnectTimeout: 0, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   let lastError: Error | undefined;
   client.on('error', (err: Error) => (lastError = err));
   try {
