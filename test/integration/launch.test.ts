@@ -18,18 +18,25 @@ interface Launched {
   readonly baseUrl: string;
   readonly redisPort: number;
   output(): string;
-  /** Process ids the launcher logged: the API, the worker and its private redis-server. */
-  pids(): { api?: number; worker?: number; redis?: number };
+  /** Process ids the launcher logged: its own, the API's, the worker's and its private redis-server's. */
+  pids(): Pids;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+type Pids = { launcher?: number; api?: number; worker?: number; redis?: number };
+
 const launched: Launched[] = [];
 
-/** Runs `npm run dev`'s command with a private world: free ports, temp dirs, its own prefix. */
-async function launch(env: Record<string, string> = {}): Promise<Launched> {
+/**
+ * Runs `npm run dev`'s command with a private world: free ports, temp dirs, its own prefix.
+ * With `underShell`, inside `sh -c` the way npm runs scripts (the `; true` keeps sh as the parent).
+ */
+async function launch(env: Record<string, string> = {}, { underShell = false } = {}): Promise<Launched> {
   const root = mkdtempSync(path.join(tmpdir(), 'imgflow-launch-'));
   const [port, redisPort] = [await freePort(), await freePort()];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/launch.ts', '--dev'], {
+  const command = [process.execPath, '--import', 'tsx', 'src/launch.ts', '--dev'];
+  const [file, args] = underShell ? ['sh', ['-c', `${command.join(' ')}; true`]] : [process.execPath, command.slice(1)];
+  const child = spawn(file, args, {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -56,12 +63,13 @@ async function launch(env: Record<string, string> = {}): Promise<Launched> {
   return run;
 }
 
-function launcherPids(output: string): { api?: number; worker?: number; redis?: number } {
-  const pids: { api?: number; worker?: number; redis?: number } = {};
+function launcherPids(output: string): Pids {
+  const pids: Pids = {};
   for (const line of output.split('\n')) {
     if (!line.startsWith('{')) continue;
-    const entry = JSON.parse(line) as { name?: string; msg?: string; child?: 'api' | 'worker'; childPid?: number; redisPid?: number };
+    const entry = JSON.parse(line) as { name?: string; pid?: number; msg?: string; child?: 'api' | 'worker'; childPid?: number; redisPid?: number };
     if (entry.name !== 'imgflow-launch') continue;
+    pids.launcher = entry.pid;
     if (entry.msg === 'child started' && entry.child) pids[entry.child] = entry.childPid;
     if (entry.msg === 'started a private redis-server') pids.redis = entry.redisPid;
   }
@@ -96,12 +104,13 @@ async function within<T>(promise: Promise<T>, ms: number, what: string): Promise
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
-async function poll<T>(check: () => Promise<T | undefined>, what: string, run: Launched, timeoutMs = 30_000): Promise<T> {
+/** Polls `check` until it returns a value; gives up at the deadline or, unless `afterExit`, when the launcher exits. */
+async function poll<T>(check: () => Promise<T | undefined>, what: string, run: Launched, timeoutMs = 30_000, { afterExit = false } = {}): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check().catch(() => undefined);
     if (value !== undefined) return value;
-    if (run.child.exitCode !== null || Date.now() > deadline) throw new Error(`Gave up waiting for ${what}; launcher output:\n${run.output()}`);
+    if ((!afterExit && run.child.exitCode !== null) || Date.now() > deadline) throw new Error(`Gave up waiting for ${what}; launcher output:\n${run.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -164,13 +173,28 @@ describe('npm start (src/launch.ts)', () => {
   );
 
   it(
+    'stops everything when its parent shell dies, as sh does when npm forwards SIGTERM to it',
+    async () => {
+      const run = await launch({}, { underShell: true });
+      await waitForApi(run);
+      const { launcher, api, worker, redis } = run.pids();
+
+      run.child.kill('SIGTERM');
+      await poll(async () => (isAlive(launcher) ? undefined : true), 'the orphaned launcher to stop', run, 30_000, { afterExit: true });
+      expect([api, worker, redis].filter(isAlive)).toEqual([]);
+      expect(run.output()).toContain('"signal":"parent exited","msg":"stopping"');
+    },
+    LAUNCH_TIMEOUT_MS,
+  );
+
+  it(
     'fails with how to get Redis when none answers and redis-server is not on the PATH',
     async () => {
       const run = await launch({ PATH: path.join(tmpdir(), `imgflow-empty-path-${randomUUID()}`) });
       const { code } = await within(run.exited, 30_000, 'the launcher to exit');
       expect(code).toBe(1);
       expect(run.output()).toMatch(/redis-server is not on the PATH.*apt-get install redis-server.*docker compose up -d redis.*REDIS_URL/);
-      expect(run.pids()).toEqual({});
+      expect(run.pids()).toEqual({ launcher: run.child.pid }); // no API, worker or Redis started
     },
     LAUNCH_TIMEOUT_MS,
   );
