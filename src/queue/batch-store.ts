@@ -21,6 +21,14 @@ export interface BatchRecord {
 /** Event added to the image queue's event stream when every file of a batch has an outcome. */
 export const BATCH_FINISHED_EVENT = 'batch-finished';
 
+/** The event's fields, as strings: stream entries carry no types. */
+export interface BatchFinishedEvent {
+  batchId: string;
+  completed: string;
+  failed: string;
+  total: string;
+}
+
 // Records one file's final outcome and keeps the batch's counters in step, atomically and
 // idempotently: a job that runs again after a crash overwrites its own outcome instead of
 // counting twice. The call that finishes the batch announces it on the queue's event stream,
