@@ -1,0 +1,85 @@
+import type { Corpus } from './corpus';
+import type { ManagedProcess } from './process-group';
+import { readProc, startLoadMeter } from './proc-stats';
+import { unfinishedJobs } from './queue-state';
+import type { Inspector } from './stack';
+import { sleep } from './stats';
+import { chunk, uploadAll } from './upload-driver';
+
+export interface DrainResult {
+  readonly label: string;
+  readonly workerConcurrency: number;
+  readonly images: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** First job taken → last job finished, from the worker's own timestamps in Redis. */
+  readonly drainS: number;
+  /** Worker process spawned → last job finished: adds Node start-up and connecting. */
+  readonly withStartupS: number;
+  readonly imagesPerS: number;
+  readonly inputMPPerS: number;
+  readonly cpuMsPerImage: Readonly<Record<'worker' | 'redis' | 'api', number>>;
+  readonly workerPeakRssMB: number;
+  readonly otherCores: number;
+}
+
+export interface DrainDeps {
+  readonly base: URL;
+  readonly corpus: Corpus;
+  readonly inspector: Inspector;
+  readonly clients: number;
+  readonly label: string;
+  readonly workerConcurrency: number;
+  readonly startWorker: () => Promise<ManagedProcess>;
+  readonly pids: { readonly api: number; readonly redis: number };
+}
+
+/**
+ * Worker efficiency: the corpus is uploaded while no worker runs, so every job waits with its
+ * file on disk and the API is idle; then a worker starts and the drain is timed from the first
+ * job it takes to the last one it finishes.
+ */
+export async function measureDrain(deps: DrainDeps): Promise<DrainResult> {
+  const items = deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
+  const jobIds: string[] = [];
+  await uploadAll(deps.base, chunk(items, 10), deps.clients, (o) => jobIds.push(...(o.accepted?.jobIds ?? [])));
+  if (jobIds.length !== items.length) throw new Error(`drain: expected ${items.length} accepted files, got ${jobIds.length}`);
+
+  const cpu0 = { api: readProc(deps.pids.api)?.cpuS ?? 0, redis: readProc(deps.pids.redis)?.cpuS ?? 0 };
+  const spawnedAt = Date.now();
+  const worker = await deps.startWorker();
+  const workerCpu0 = readProc(worker.pid)?.cpuS ?? 0;
+  const meter = startLoadMeter(() => [deps.pids.api, deps.pids.redis, worker.pid]);
+  const deadline = Date.now() + 600_000;
+  while ((await unfinishedJobs(deps.inspector)) > 0) {
+    if (Date.now() > deadline) throw new Error('drain did not finish within 10 minutes');
+    await sleep(100);
+  }
+  const otherCores = meter.otherCores();
+  const workerNow = readProc(worker.pid);
+  const cpu = {
+    worker: (workerNow?.cpuS ?? 0) - workerCpu0,
+    api: (readProc(deps.pids.api)?.cpuS ?? 0) - cpu0.api,
+    redis: (readProc(deps.pids.redis)?.cpuS ?? 0) - cpu0.redis,
+  };
+  const times = await deps.inspector.jobTimes(jobIds);
+  const failed = times.filter((t) => t.failed).length;
+  const first = Math.min(...times.map((t) => t.processedOn));
+  const last = Math.max(...times.map((t) => t.finishedOn));
+  const drainS = (last - first) / 1000;
+  const perImage = (s: number) => (s * 1000) / items.length;
+  return {
+    label: deps.label,
+    workerConcurrency: deps.workerConcurrency,
+    images: items.length,
+    completed: times.length - failed,
+    failed,
+    drainS,
+    withStartupS: (last - spawnedAt) / 1000,
+    imagesPerS: times.length / drainS,
+    inputMPPerS: deps.corpus.megapixels / drainS,
+    cpuMsPerImage: { worker: perImage(cpu.worker), api: perImage(cpu.api), redis: perImage(cpu.redis) },
+    workerPeakRssMB: workerNow?.hwmMB ?? Number.NaN,
+    otherCores,
+  };
+}

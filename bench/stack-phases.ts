@@ -1,0 +1,153 @@
+import type { Corpus } from './corpus';
+import { measureDrain } from './drain';
+import { runEndToEnd } from './end-to-end';
+import { measureEnqueueRate } from './enqueue-rate';
+import { measureLongRun } from './long-run';
+import type { BenchOptions, Phase } from './options';
+import { measurePollCost } from './poll-cost';
+import type { ProcessGroup } from './process-group';
+import type { BenchResults } from './results';
+import { countRoundTrips } from './round-trips';
+import { JEMALLOC_PATH, startPrivateRedis } from './stack';
+import { measureUploadLatency } from './upload-latency';
+import { openWorld, type World } from './world';
+
+export interface StackContext {
+  readonly options: BenchOptions;
+  readonly corpus: Corpus;
+  readonly group: ProcessGroup;
+  /** Uploads and outputs (removed after the run). */
+  readonly dataRoot: string;
+  /** Service logs (kept under bench/.runs/). */
+  readonly logRoot: string;
+  readonly results: BenchResults;
+  readonly log: (line: string) => void;
+  /** Runs one phase; a failure is recorded in the report and the bench goes on. */
+  readonly phase: (name: Phase, run: () => Promise<void>) => Promise<void>;
+}
+
+/**
+ * The phases that need a stack of our own: a private redis-server, and for each group of
+ * phases a world (prefix, directories) with its API and worker processes started from dist/.
+ */
+export async function runStackPhases(ctx: StackContext): Promise<void> {
+  const { options, corpus, group, results, log } = ctx;
+  const wants = (...phases: Phase[]) => phases.some((p) => options.phases.has(p));
+  const redis = await startPrivateRedis(group);
+  const redisPort = Number(new URL(redis.url).port);
+  results.notes.push(`Private redis-server ${redis.url}: no RDB snapshots, AOF off (persistence is not what is measured here).`);
+  const open = (name: string) => openWorld(group, { dataRoot: ctx.dataRoot, logRoot: ctx.logRoot, redisUrl: redis.url, name, logLevel: options.logLevel, workerEnv: { ...options.workerEnv } });
+  const inWorld = async (name: string, run: (w: World) => Promise<void>) => {
+    const w = open(name);
+    try {
+      await run(w);
+    } finally {
+      await w.close();
+    }
+  };
+
+  try {
+    if (wants('e2e', 'latency')) {
+      await inWorld('e2e', async (w) => {
+        await Promise.all([w.startApi(), w.startWorker()]);
+        await ctx.phase('e2e', async () => {
+          results.e2e = await runEndToEnd({
+            base: w.api().base,
+            corpus,
+            clients: options.clients,
+            filesPerRequest: 10,
+            pollMs: options.pollMs,
+            timeoutS: 600,
+            pids: { api: w.api().process.pid, worker: w.worker()?.pid ?? 0, redis: redis.process.pid },
+            inspector: w.inspector,
+          });
+        });
+        await ctx.phase('latency', async () => {
+          results.latency = [];
+          for (const nice of options.niceLevels) {
+            const launch = nice ? { nice } : {};
+            results.latency.push(
+              await measureUploadLatency({
+                base: w.api().base,
+                corpus,
+                inspector: w.inspector,
+                variant: nice ? `worker under nice ${nice}` : 'worker at normal priority',
+                idleProbes: options.idleProbes,
+                maxProbes: options.maxProbes,
+                backlogRepeat: options.backlogRepeat,
+                gapMs: 20,
+                clients: options.clients,
+                startWorker: () => w.startWorker(launch),
+                stopWorker: () => w.stopWorker(),
+                pids: () => group.livePids(),
+              }),
+            );
+          }
+        });
+      });
+    }
+
+    if (wants('round-trips', 'drain', 'enqueue')) {
+      await inWorld('drain', async (w) => {
+        await w.startApi();
+        const pids = { api: w.api().process.pid, redis: redis.process.pid };
+        await ctx.phase('round-trips', async () => {
+          const worker = await w.startWorker();
+          results.roundTrips = await countRoundTrips({ base: w.api().base, corpus, inspector: w.inspector, redisPort, pids: { api: pids.api, worker: worker.pid } });
+          await w.stopWorker();
+        });
+        await ctx.phase('drain', async () => {
+          results.drain = [];
+          for (const [i, concurrency] of options.drainConcurrency.entries()) {
+            const env: Record<string, string> = i === 0 ? {} : { WORKER_CONCURRENCY: String(concurrency) };
+            results.drain.push(
+              await measureDrain({
+                base: w.api().base,
+                corpus,
+                inspector: w.inspector,
+                clients: options.clients,
+                label: i === 0 ? `service default (concurrency ${concurrency})` : `WORKER_CONCURRENCY=${concurrency}`,
+                workerConcurrency: i === 0 ? Number(options.workerEnv.WORKER_CONCURRENCY ?? concurrency) : concurrency,
+                startWorker: () => w.startWorker({ env }),
+                pids,
+              }),
+            );
+            await w.stopWorker();
+          }
+        });
+        await ctx.phase('enqueue', async () => {
+          await w.stopWorker();
+          results.enqueue = await measureEnqueueRate({ base: w.api().base, corpus, files: options.enqueueFiles, clients: 8, pids });
+        });
+      });
+    }
+
+    if (wants('poll-cost')) {
+      await inWorld('poll', async (w) => {
+        await Promise.all([w.startApi(), w.startWorker()]);
+        await ctx.phase('poll-cost', async () => {
+          results.pollCost = await measurePollCost({ base: w.api().base, corpus, inspector: w.inspector, world: w.world, history: options.history, polls: options.polls });
+        });
+      });
+    }
+
+    if (wants('long-run')) {
+      await ctx.phase('long-run', async () => {
+        const variants: { label: string; env: Record<string, string> }[] = [{ label: 'glibc malloc', env: {} }];
+        if (JEMALLOC_PATH) variants.push({ label: 'jemalloc (LD_PRELOAD)', env: { LD_PRELOAD: JEMALLOC_PATH } });
+        else results.notes.push('jemalloc not installed (apt-get install -y libjemalloc2): its long-run row is missing.');
+        variants.push({ label: 'glibc, MALLOC_ARENA_MAX=2', env: { MALLOC_ARENA_MAX: '2' } });
+        results.longRun = [];
+        for (const [i, variant] of variants.entries()) {
+          await inWorld(`long-${i}`, async (w) => {
+            log(`long run: ${variant.label}`);
+            results.longRun?.push(await measureLongRun({ corpus, world: w.world, inspector: w.inspector, images: options.longRunImages, label: variant.label, startWorker: () => w.startWorker({ env: variant.env }) }));
+          });
+        }
+      });
+    }
+  } finally {
+    await redis.stop();
+  }
+  log(`service logs: ${ctx.logRoot}`);
+}
