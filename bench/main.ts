@@ -1,0 +1,153 @@
+// `npm run bench`: how close imgflow gets to the machine's limit. See bench/README.md.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import { ensureCorpus, type Corpus } from './corpus';
+import { runEndToEnd } from './end-to-end';
+import { compareOutputs, limitSettings, measureLimit, outputDirOf } from './limit';
+import { describeMachine } from './machine';
+import { parseBenchOptions, USAGE, type BenchOptions, type Phase } from './options';
+import { createProcessGroup } from './process-group';
+import { renderReport } from './report';
+import type { BenchResults, CorpusSummary } from './results';
+import { runStackPhases } from './stack-phases';
+
+const REPO = path.resolve(__dirname, '..');
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(path.join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** dist/ is current when it was built after the last change to src/; rebuilding a current dist would only disturb other users of it. */
+function distIsCurrent(): boolean {
+  try {
+    return newestMtime(path.join(REPO, 'dist')) >= newestMtime(path.join(REPO, 'src'));
+  } catch {
+    return false;
+  }
+}
+
+function summarizeCorpus(corpus: Corpus): CorpusSummary {
+  const byFormat: Record<string, number> = {};
+  for (const file of corpus.files) byFormat[file.format] = (byFormat[file.format] ?? 0) + 1;
+  return {
+    files: corpus.files.length,
+    byFormat,
+    totalMB: corpus.totalBytes / 1e6,
+    megapixels: corpus.megapixels,
+    largestBytes: Math.max(...corpus.files.map((f) => f.bytes)),
+    maxBytes: corpus.spec.maxBytes,
+    orientation6: corpus.files.filter((f) => f.orientation === 6).length,
+    rgba: corpus.files.filter((f) => f.channels === 4).length,
+    digest: corpus.digest,
+    generatedSeconds: corpus.generatedSeconds,
+    seed: corpus.spec.seed,
+    scale: corpus.spec.scale,
+  };
+}
+
+async function runLimit(options: BenchOptions, corpus: Corpus, results: BenchResults, outRoot: string, log: (line: string) => void): Promise<void> {
+  const { candidates, side } = limitSettings(!options.quick);
+  const rows = await measureLimit(corpus, [...candidates, ...side], options.reps, outRoot, log);
+  const main = rows.slice(0, candidates.length);
+  const best = main.reduce((a, b) => (b.imagesPerS > a.imagesPerS ? b : a));
+  const bw = candidates.find((s) => s.threads === 1 && s.inFlight === 2);
+  const grey = side.find((s) => s.variant === 'grayscale');
+  results.limit = {
+    rows: main,
+    best,
+    side: rows.slice(candidates.length),
+    ...(bw && grey ? { grayscale: await compareOutputs(outputDirOf(outRoot, bw), outputDirOf(outRoot, grey)) } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const runDir = path.join(REPO, 'bench/.runs', new Date().toISOString().replace(/[:.]/g, '-'));
+  const options = parseBenchOptions(process.argv.slice(2), REPO, runDir);
+  if (options === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  mkdirSync(runDir, { recursive: true });
+  const dataRoot = mkdtempSync(path.join(tmpdir(), 'imgflow-bench-'));
+  const group = createProcessGroup();
+  process.on('exit', () => group.killAllNow());
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      group.killAllNow();
+      rmSync(dataRoot, { recursive: true, force: true });
+      process.exit(130);
+    });
+  }
+  const log = (line: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}\n`);
+
+  const results: BenchResults = {
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    date: new Date().toISOString(),
+    quick: options.quick,
+    durationS: 0,
+    machine: describeMachine(),
+    loadBefore: loadavg(),
+    loadAfter: [],
+    notes: [],
+    failures: [],
+  };
+  const phase = async (name: Phase, run: () => Promise<void>) => {
+    if (!options.phases.has(name)) return;
+    log(`phase ${name}`);
+    try {
+      await run();
+    } catch (err) {
+      log(`phase ${name} failed: ${err instanceof Error ? err.stack : String(err)}`);
+      results.failures.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+
+  try {
+    log(`corpus ${JSON.stringify(options.corpus)}`);
+    const corpus = await ensureCorpus(options.corpus, path.join(REPO, 'bench/.corpus'), (line) => log(`  generated ${line}`));
+    results.corpus = summarizeCorpus(corpus);
+    log(`corpus: ${corpus.files.length} files, ${(corpus.totalBytes / 1e6).toFixed(1)} MB, ${corpus.generatedSeconds ? 'generated' : 'cached'} in ${corpus.dir}`);
+
+    await phase('limit', () => runLimit(options, corpus, results, path.join(dataRoot, 'limit'), log));
+
+    if (options.base) {
+      const base = options.base;
+      results.notes.push(`End to end against ${base.href}; the phases that need a private stack were skipped.`);
+      await phase('e2e', async () => {
+        results.e2e = await runEndToEnd({ base, corpus, clients: options.clients, filesPerRequest: 10, pollMs: options.pollMs, timeoutS: 600, pids: options.pids });
+      });
+    } else if ([...options.phases].some((p) => p !== 'limit')) {
+      if (options.build && !distIsCurrent()) {
+        log('npm run build (dist/ is older than src/)');
+        execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
+      }
+      await runStackPhases({ options, corpus, group, dataRoot, logRoot: runDir, results, log, phase });
+    }
+  } finally {
+    await group.stopAll();
+    rmSync(dataRoot, { recursive: true, force: true });
+  }
+
+  results.loadAfter = loadavg();
+  results.durationS = (performance.now() - started) / 1000;
+  const report = renderReport(results);
+  mkdirSync(path.dirname(options.out), { recursive: true });
+  writeFileSync(options.out, `${report}\n`);
+  mkdirSync(path.dirname(options.json), { recursive: true });
+  writeFileSync(options.json, JSON.stringify(results, null, 2));
+  process.stdout.write(`${report}\n`);
+  log(`report written to ${options.out}; figures in ${options.json}`);
+  if (results.failures.length) process.exitCode = 1;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exitCode = 1;
+});

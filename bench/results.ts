@@ -1,0 +1,46 @@
+import type { DrainResult } from './drain';
+import type { EndToEndResult } from './end-to-end';
+import type { EnqueueResult } from './enqueue-rate';
+import type { GrayscaleComparison, LimitRow } from './limit';
+import type { LongRunResult } from './long-run';
+import type { MachineInfo } from './machine';
+import type { PollCostResult } from './poll-cost';
+import type { RoundTripResult } from './round-trips';
+import type { LatencyResult } from './upload-latency';
+
+export interface CorpusSummary {
+  readonly files: number;
+  readonly byFormat: Readonly<Record<string, number>>;
+  readonly totalMB: number;
+  readonly megapixels: number;
+  readonly largestBytes: number;
+  readonly maxBytes: number;
+  readonly orientation6: number;
+  readonly rgba: number;
+  readonly digest: string;
+  readonly generatedSeconds: number;
+  readonly seed: number;
+  readonly scale: number;
+}
+
+/** Everything one run measured; the report is rendered from this alone. */
+export interface BenchResults {
+  readonly command: string;
+  readonly date: string;
+  readonly quick: boolean;
+  durationS: number;
+  readonly machine: MachineInfo;
+  readonly loadBefore: readonly number[];
+  loadAfter: readonly number[];
+  corpus?: CorpusSummary;
+  limit?: { readonly rows: readonly LimitRow[]; readonly best: LimitRow; readonly side: readonly LimitRow[]; readonly grayscale?: GrayscaleComparison };
+  e2e?: EndToEndResult;
+  latency?: LatencyResult[];
+  drain?: DrainResult[];
+  roundTrips?: RoundTripResult;
+  enqueue?: EnqueueResult;
+  pollCost?: PollCostResult;
+  longRun?: LongRunResult[];
+  readonly notes: string[];
+  readonly failures: string[];
+}
