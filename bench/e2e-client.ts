@@ -1,7 +1,7 @@
 // The end-to-end upload client, in a process of its own so its CPU and memory can be told
 // apart from the bench's. Run by end-to-end.ts: node --import tsx bench/e2e-client.ts '<E2eClientConfig JSON>'
 // Prints {"event":"start"} just before the first byte is sent and the E2eClientResult at the end.
-import type { UploadItem, UploadOutcome } from './http-client';
+import { closeConnections, type UploadItem, type UploadOutcome } from './http-client';
 import { readProc } from './proc-stats';
 import { epochMs, percentiles, type Percentiles } from './stats';
 import { chunk, followBatches, uploadAll, type TrackedBatch } from './upload-driver';
@@ -84,7 +84,10 @@ async function run(config: E2eClientConfig): Promise<E2eClientResult> {
 }
 
 run(JSON.parse(process.argv[2] ?? '{}') as E2eClientConfig).then(
-  (result) => process.stdout.write(`${JSON.stringify({ event: 'result', result })}\n`),
+  (result) => {
+    closeConnections();
+    process.stdout.write(`${JSON.stringify({ event: 'result', result })}\n`);
+  },
   (err: unknown) => {
     process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
     process.exitCode = 1;

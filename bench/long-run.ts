@@ -21,6 +21,10 @@ export interface LongRunResult {
   readonly firstHundredRssMB: number;
   readonly lastHundredRssMB: number;
   readonly growthPct: number;
+  /** Mean RSS per hundred images finished: the shape of the curve, warm-up included. */
+  readonly rssByHundredMB: readonly number[];
+  /** Last hundred against the second: growth once warm-up (the first hundred) is over. */
+  readonly growthAfterWarmupPct: number;
   readonly peakRssMB: number;
   readonly otherCores: number;
 }
@@ -73,7 +77,9 @@ export async function measureLongRun(deps: { corpus: Corpus; world: ServiceWorld
   const peakRssMB = readProc(worker.pid)?.hwmMB ?? Number.NaN;
   const times = await inspector.jobTimes(jobIds);
   const failed = times.filter((t) => t.failed).length;
-  const first = mean(samples.filter((s) => s.finished < 100).map((s) => s.rssMB));
+  const hundreds = Array.from({ length: Math.ceil(deps.images / 100) }, (_, h) => mean(samples.filter((s) => Math.floor(s.finished / 100) === h).map((s) => s.rssMB)));
+  const first = hundreds[0] ?? Number.NaN;
+  const second = hundreds[1] ?? Number.NaN;
   const last = mean(samples.filter((s) => s.finished >= deps.images - 100).map((s) => s.rssMB));
   const spanS = (Math.max(...times.map((t) => t.finishedOn)) - Math.min(...times.map((t) => t.processedOn))) / 1000;
   return {
@@ -85,6 +91,8 @@ export async function measureLongRun(deps: { corpus: Corpus; world: ServiceWorld
     firstHundredRssMB: first,
     lastHundredRssMB: last,
     growthPct: ((last - first) / first) * 100,
+    rssByHundredMB: hundreds,
+    growthAfterWarmupPct: ((last - second) / second) * 100,
     peakRssMB,
     otherCores,
   };

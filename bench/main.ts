@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ensureCorpus, type Corpus } from './corpus';
 import { runEndToEnd } from './end-to-end';
 import { compareOutputs, limitSettings, measureLimit, outputDirOf } from './limit';
+import { closeConnections } from './http-client';
 import { describeMachine } from './machine';
 import { parseBenchOptions, USAGE, type BenchOptions, type Phase } from './options';
 import { createProcessGroup } from './process-group';
@@ -131,6 +132,7 @@ async function main(): Promise<void> {
       await runStackPhases({ options, corpus, group, dataRoot, logRoot: runDir, results, log, phase });
     }
   } finally {
+    closeConnections();
     await group.stopAll();
     rmSync(dataRoot, { recursive: true, force: true });
   }
