@@ -88,10 +88,14 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, onWork: (
       const sniffer = new ImageSniffer(accept);
       // Tracked until a failed file is deleted too, so shutdown never leaves a partial file behind.
       const work = inFlight.track(async () => {
+        const out = createWriteStream(filePath, { flags: 'wx' });
         try {
-          await pipeline(file.stream, sniffer, createWriteStream(filePath, { flags: 'wx' }));
+          await pipeline(file.stream, sniffer, out);
           await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
         } catch (err) {
+          // pipeline can reject (a part cut off, a stream destroyed) while `out` is still opening
+          // the file; removing it before the open completes would leave an empty file behind.
+          if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
           await rm(filePath, { force: true });
           return cb(err);
         }
