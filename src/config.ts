@@ -117,7 +117,12 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = i.path.join('.');
+        return name in present ? `${name}: ${i.message}, but received ${JSON.stringify(present[name])}` : `${name}: ${i.message}`;
+      }),
+    );
   }
   return Object.freeze(parsed.data);
 }

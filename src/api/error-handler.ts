@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
 import { ZodError } from 'zod';
 import { isRedisUnavailable } from '../queue/connection';
+import { sanitizeOriginalName } from './multipart';
 import { HttpError, problems, type ProblemCode } from './errors';
 
 export interface Problem {
@@ -28,7 +29,7 @@ function toHttpError(err: unknown, limits: { maxFiles: number; maxFileSizeBytes:
   if (err instanceof MulterError) {
     const code = MULTER_CODES[err.code] ?? 'MALFORMED_MULTIPART';
     const detail: Partial<Record<ProblemCode, string>> = {
-      FILE_TOO_LARGE: `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but ${err.field ?? 'a file'} was larger`,
+      FILE_TOO_LARGE: `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but '${sanitizeOriginalName((err as MulterError & { filename?: string }).filename)}' was larger`,
       TOO_MANY_FILES: `Expected at most ${limits.maxFiles} files in one request`,
       UNEXPECTED_FIELD: `Unexpected file field '${err.field ?? ''}'; send images in the documented field`,
     };

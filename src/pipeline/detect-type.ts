@@ -41,7 +41,7 @@ function isAvif(bytes: Uint8Array): boolean {
 function isSvg(bytes: Uint8Array): boolean {
   const start = startsWith(bytes, [0xef, 0xbb, 0xbf]) ? 3 : 0;
   const text = ascii(bytes, start, HEADER_BYTES).trimStart();
-  return /^<(svg[\s>]|\?xml\s)/i.test(text);
+  return /^<(svg[\s>/]|\?xml\s)/i.test(text);
 }
 
 /**

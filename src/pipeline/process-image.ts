@@ -1,4 +1,4 @@
-import { open, rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { detectImageType, HEADER_BYTES } from './detect-type';
 import { InvalidImageError } from './errors';
@@ -32,8 +32,8 @@ async function readHeader(inputPath: string): Promise<Uint8Array> {
   }
 }
 
-function buildTransform(inputPath: string, spec: PipelineSpec): sharp.Sharp {
-  const image = sharp(inputPath, {
+function buildTransform(input: string | Buffer, spec: PipelineSpec): sharp.Sharp {
+  const image = sharp(input, {
     limitInputPixels: spec.maxInputPixels,
     // sharp's docs: keep the default 'warning' level with untrusted input, so truncated and
     // damaged files fail here instead of producing half-grey output.
@@ -74,15 +74,19 @@ export async function processImage(
   spec: PipelineSpec,
   onProgress?: ProgressReporter,
 ): Promise<ImageResult> {
+  // Whether SVG is welcome is the API's policy (ALLOW_SVG); here every known type is rendered.
   const type = detectImageType(await readHeader(inputPath));
-  if (type === undefined || type === 'svg') {
-    throw new InvalidImageError('UNSUPPORTED_TYPE', 'Expected a JPEG, PNG, WebP, GIF, AVIF or TIFF image');
+  if (type === undefined) {
+    throw new InvalidImageError('UNSUPPORTED_TYPE', 'Expected a JPEG, PNG, WebP, GIF, AVIF, TIFF or SVG image');
   }
   await onProgress?.(10);
 
   let encoded: { data: Buffer; info: sharp.OutputInfo };
   try {
-    encoded = await buildTransform(inputPath, spec).toBuffer({ resolveWithObject: true });
+    // An SVG rendered from a file may pull in other files of its directory (<image href>), which
+    // here is every client's uploads; from a buffer it has no base location and loads nothing.
+    const input = type === 'svg' ? await readFile(inputPath) : inputPath;
+    encoded = await buildTransform(input, spec).toBuffer({ resolveWithObject: true });
   } catch (err) {
     throw classifySharpError(err, spec);
   }

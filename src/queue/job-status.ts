@@ -51,7 +51,8 @@ async function fileStatusOfJob(job: ImageJob): Promise<FileStatus> {
     state,
     progress: state === 'completed' ? 100 : typeof job.progress === 'number' ? job.progress : 0,
     result: state === 'completed' ? (job.returnvalue ?? null) : null,
-    failedReason: job.failedReason || null,
+    // BullMQ keeps the last attempt's reason even after a later attempt succeeded.
+    failedReason: state === 'completed' ? null : job.failedReason || null,
     attemptsMade: job.attemptsMade,
   };
 }

@@ -120,12 +120,17 @@ describe('processImage on inputs it can never process', () => {
 
   it.each([
     ['a text file', 'hello, this is not an image\n'],
-    ['an SVG (not rasterised by the worker)', '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'],
     ['an empty file', ''],
   ])('rejects %s with UNSUPPORTED_TYPE', async (_name, content) => {
     const input = path.join(dir, `input-${++counter}.jpg`);
     writeFileSync(input, content);
     await expectInvalid(processImage(input, outputPath(), DEFAULT_SPEC), 'UNSUPPORTED_TYPE');
+  });
+
+  it('renders an SVG (the API decides whether SVG is accepted at all)', async () => {
+    const input = path.join(dir, 'drawing.svg');
+    writeFileSync(input, '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20"><rect width="40" height="20" fill="red"/></svg>');
+    await expect(processImage(input, outputPath(), DEFAULT_SPEC)).resolves.toMatchObject({ width: 40, height: 20, format: 'jpeg' });
   });
 
   it('rejects a missing input with INPUT_MISSING', async () => {
