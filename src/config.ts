@@ -5,6 +5,8 @@ import { z } from 'zod';
 const int = () => z.coerce.number().int();
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Never echoed in an error message: they are, or may embed, credentials. */
+const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN']);
 
 const EnvSchema = z
   .object({
@@ -120,7 +122,8 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = i.path.join('.');
-        return name in present ? `${name}: ${i.message}, but received ${JSON.stringify(present[name])}` : `${name}: ${i.message}`;
+        const shown = name in present && !SECRETS.has(name);
+        return shown ? `${name}: ${i.message}, but received ${JSON.stringify(present[name])}` : `${name}: ${i.message}`;
       }),
     );
   }
