@@ -60,7 +60,7 @@ export function createServiceWorld(dirs: { dataRoot: string; logRoot: string }, 
   return world;
 }
 
-function serviceEnv(world: ServiceWorld, extra: Record<string, string>): NodeJS.ProcessEnv {
+export function serviceEnv(world: ServiceWorld, extra: Record<string, string>): NodeJS.ProcessEnv {
   // The bench's own loader (tsx) must not leak into the services: they run from dist/ as built.
   const { NODE_OPTIONS: _loader, ...inherited } = process.env;
   return {
