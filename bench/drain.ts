@@ -3,7 +3,7 @@ import type { ManagedProcess } from './process-group';
 import { readProc, startLoadMeter } from './proc-stats';
 import { unfinishedJobs } from './queue-state';
 import type { Inspector } from './stack';
-import { sleep } from './stats';
+import { median, sleep } from './stats';
 import { chunk, uploadAll } from './upload-driver';
 
 export interface DrainResult {
@@ -21,6 +21,15 @@ export interface DrainResult {
   readonly cpuMsPerImage: Readonly<Record<'worker' | 'redis' | 'api', number>>;
   readonly workerPeakRssMB: number;
   readonly otherCores: number;
+  /** The Sharp limit (best setting) measured just before this drain: both saw the same machine. */
+  readonly adjacentLimitImagesPerS: number;
+}
+
+/** Repeated drains of one worker configuration. */
+export interface DrainSeries {
+  readonly label: string;
+  readonly workerConcurrency: number;
+  readonly runs: readonly DrainResult[];
 }
 
 export interface DrainDeps {
@@ -32,6 +41,7 @@ export interface DrainDeps {
   readonly workerConcurrency: number;
   readonly startWorker: () => Promise<ManagedProcess>;
   readonly pids: { readonly api: number; readonly redis: number };
+  readonly adjacentLimitImagesPerS: number;
 }
 
 /**
@@ -81,5 +91,54 @@ export async function measureDrain(deps: DrainDeps): Promise<DrainResult> {
     cpuMsPerImage: { worker: perImage(cpu.worker), api: perImage(cpu.api), redis: perImage(cpu.redis) },
     workerPeakRssMB: workerNow?.hwmMB ?? Number.NaN,
     otherCores,
+    adjacentLimitImagesPerS: deps.adjacentLimitImagesPerS,
+  };
+}
+
+export interface DrainSummary {
+  readonly label: string;
+  readonly workerConcurrency: number;
+  readonly runs: number;
+  readonly images: number;
+  /** Summed over the runs. */
+  readonly completed: number;
+  readonly failed: number;
+  /** Medians over the runs from here on. */
+  readonly drainS: number;
+  readonly imagesPerS: number;
+  readonly imagesPerSMin: number;
+  readonly imagesPerSMax: number;
+  readonly inputMPPerS: number;
+  readonly withStartupS: number;
+  readonly cpuMsPerImage: Readonly<Record<'worker' | 'redis' | 'api', number>>;
+  readonly workerPeakRssMB: number;
+  readonly otherCores: number;
+  readonly adjacentLimitImagesPerS: number;
+  /** Median over the runs of drain ÷ the limit run just before it. */
+  readonly ratioToAdjacentLimit: number;
+}
+
+export function summarizeDrains(series: DrainSeries): DrainSummary {
+  const { runs } = series;
+  const med = (pick: (r: DrainResult) => number) => median(runs.map(pick));
+  const ips = runs.map((r) => r.imagesPerS);
+  return {
+    label: series.label,
+    workerConcurrency: series.workerConcurrency,
+    runs: runs.length,
+    images: runs[0]?.images ?? 0,
+    completed: runs.reduce((s, r) => s + r.completed, 0),
+    failed: runs.reduce((s, r) => s + r.failed, 0),
+    drainS: med((r) => r.drainS),
+    imagesPerS: median(ips),
+    imagesPerSMin: Math.min(...ips),
+    imagesPerSMax: Math.max(...ips),
+    inputMPPerS: med((r) => r.inputMPPerS),
+    withStartupS: med((r) => r.withStartupS),
+    cpuMsPerImage: { worker: med((r) => r.cpuMsPerImage.worker), redis: med((r) => r.cpuMsPerImage.redis), api: med((r) => r.cpuMsPerImage.api) },
+    workerPeakRssMB: Math.max(...runs.map((r) => r.workerPeakRssMB)),
+    otherCores: med((r) => r.otherCores),
+    adjacentLimitImagesPerS: med((r) => r.adjacentLimitImagesPerS),
+    ratioToAdjacentLimit: med((r) => r.imagesPerS / r.adjacentLimitImagesPerS),
   };
 }

@@ -43,6 +43,8 @@ export interface EndToEndResult {
   readonly clients: number;
   readonly filesPerRequest: number;
   readonly pollMs: number;
+  /** Mean of the Sharp limit (best setting) measured just before and just after: the same machine conditions. */
+  adjacentLimitImagesPerS: number;
 }
 
 export interface EndToEndOptions {
@@ -137,5 +139,6 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     clients: options.clients,
     filesPerRequest: options.filesPerRequest,
     pollMs: options.pollMs,
+    adjacentLimitImagesPerS: Number.NaN,
   };
 }

@@ -117,19 +117,30 @@ async function main(): Promise<void> {
     log(`corpus: ${corpus.files.length} files, ${(corpus.totalBytes / 1e6).toFixed(1)} MB, ${corpus.generatedSeconds ? 'generated' : 'cached'} in ${corpus.dir}`);
 
     await phase('limit', () => runLimit(options, corpus, results, path.join(dataRoot, 'limit'), log));
+    // Other processes on the machine come and go: a limit run right next to a measurement sees
+    // the same conditions, so the ratio of the two is steadier than one against the table above.
+    const adjacentLimit = async () => {
+      const best = results.limit?.best;
+      if (!best) return Number.NaN;
+      const [row] = await measureLimit(corpus, [best], 1, path.join(dataRoot, 'limit-adjacent'), (line) => log(line.replace('limit', 'adjacent limit')));
+      return row?.imagesPerS ?? Number.NaN;
+    };
 
     if (options.base) {
       const base = options.base;
       results.notes.push(`End to end against ${base.href}; the phases that need a private stack were skipped.`);
       await phase('e2e', async () => {
-        results.e2e = await runEndToEnd({ base, corpus, clients: options.clients, filesPerRequest: 10, pollMs: options.pollMs, timeoutS: 600, pids: options.pids });
+        const before = await adjacentLimit();
+        const e2e = await runEndToEnd({ base, corpus, clients: options.clients, filesPerRequest: 10, pollMs: options.pollMs, timeoutS: 600, pids: options.pids });
+        e2e.adjacentLimitImagesPerS = (before + (await adjacentLimit())) / 2;
+        results.e2e = e2e;
       });
     } else if ([...options.phases].some((p) => p !== 'limit')) {
       if (options.build && !distIsCurrent()) {
         log('npm run build (dist/ is older than src/)');
         execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
       }
-      await runStackPhases({ options, corpus, group, dataRoot, logRoot: runDir, results, log, phase });
+      await runStackPhases({ options, corpus, group, dataRoot, logRoot: runDir, results, log, phase, adjacentLimit });
     }
   } finally {
     closeConnections();

@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly workerEnv: Readonly<Record<string, string>>;
   /** Worker concurrencies for the drain phase; the first is the service default. */
   readonly drainConcurrency: readonly number[];
+  /** Drains per worker configuration, each paired with a limit run just before it. */
+  readonly drainReps: number;
   readonly niceLevels: readonly number[];
   readonly idleProbes: number;
   readonly maxProbes: number;
@@ -136,6 +138,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
       : quick
         ? [serviceDefault]
         : [...new Set([serviceDefault, 3, 4])],
+    drainReps: quick ? 1 : 3,
     niceLevels: quick ? [0] : [0, 10],
     idleProbes: quick ? 30 : 200,
     maxProbes: quick ? 60 : 600,

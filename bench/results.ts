@@ -1,4 +1,4 @@
-import type { DrainResult } from './drain';
+import type { DrainSeries } from './drain';
 import type { EndToEndResult } from './end-to-end';
 import type { EnqueueResult } from './enqueue-rate';
 import type { GrayscaleComparison, LimitRow } from './limit';
@@ -36,7 +36,7 @@ export interface BenchResults {
   limit?: { readonly rows: readonly LimitRow[]; readonly best: LimitRow; readonly side: readonly LimitRow[]; readonly grayscale?: GrayscaleComparison };
   e2e?: EndToEndResult;
   latency?: LatencyResult[];
-  drain?: DrainResult[];
+  drain?: DrainSeries[];
   roundTrips?: RoundTripResult;
   enqueue?: EnqueueResult;
   pollCost?: PollCostResult;

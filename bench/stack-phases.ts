@@ -1,5 +1,5 @@
 import type { Corpus } from './corpus';
-import { measureDrain } from './drain';
+import { measureDrain, type DrainResult } from './drain';
 import { runEndToEnd } from './end-to-end';
 import { measureEnqueueRate } from './enqueue-rate';
 import { measureLongRun } from './long-run';
@@ -22,6 +22,8 @@ export interface StackContext {
   readonly logRoot: string;
   readonly results: BenchResults;
   readonly log: (line: string) => void;
+  /** One run of the Sharp limit at its best setting (images/s), for ratios that share the machine's conditions; NaN without a limit phase. */
+  readonly adjacentLimit: () => Promise<number>;
   /** Runs one phase; a failure is recorded in the report and the bench goes on. */
   readonly phase: (name: Phase, run: () => Promise<void>) => Promise<void>;
 }
@@ -51,7 +53,8 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
       await inWorld('e2e', async (w) => {
         await Promise.all([w.startApi(), w.startWorker()]);
         await ctx.phase('e2e', async () => {
-          results.e2e = await runEndToEnd({
+          const before = await ctx.adjacentLimit();
+          const e2e = await runEndToEnd({
             base: w.api().base,
             corpus,
             clients: options.clients,
@@ -61,6 +64,8 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
             pids: { api: w.api().process.pid, worker: w.worker()?.pid ?? 0, redis: redis.process.pid },
             inspector: w.inspector,
           });
+          e2e.adjacentLimitImagesPerS = (before + (await ctx.adjacentLimit())) / 2;
+          results.e2e = e2e;
         });
         await ctx.phase('latency', async () => {
           results.latency = [];
@@ -100,19 +105,31 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
           results.drain = [];
           for (const [i, concurrency] of options.drainConcurrency.entries()) {
             const env: Record<string, string> = i === 0 ? {} : { WORKER_CONCURRENCY: String(concurrency) };
-            results.drain.push(
-              await measureDrain({
-                base: w.api().base,
-                corpus,
-                inspector: w.inspector,
-                clients: options.clients,
-                label: i === 0 ? `service default (concurrency ${concurrency})` : `WORKER_CONCURRENCY=${concurrency}`,
-                workerConcurrency: i === 0 ? Number(options.workerEnv.WORKER_CONCURRENCY ?? concurrency) : concurrency,
-                startWorker: () => w.startWorker({ env }),
-                pids,
-              }),
-            );
-            await w.stopWorker();
+            const series = {
+              label: i === 0 ? `service default (concurrency ${concurrency})` : `WORKER_CONCURRENCY=${concurrency}`,
+              workerConcurrency: i === 0 ? Number(options.workerEnv.WORKER_CONCURRENCY ?? concurrency) : concurrency,
+              runs: [] as DrainResult[],
+            };
+            results.drain.push(series);
+            for (let rep = 0; rep < options.drainReps; rep++) {
+              const adjacentLimitImagesPerS = await ctx.adjacentLimit();
+              series.runs.push(
+                await measureDrain({
+                  base: w.api().base,
+                  corpus,
+                  inspector: w.inspector,
+                  clients: options.clients,
+                  label: series.label,
+                  workerConcurrency: series.workerConcurrency,
+                  startWorker: () => w.startWorker({ env }),
+                  pids,
+                  adjacentLimitImagesPerS,
+                }),
+              );
+              await w.stopWorker();
+              const last = series.runs[series.runs.length - 1];
+              log(`drain ${series.label} rep ${rep + 1}/${options.drainReps}: ${last?.imagesPerS.toFixed(2)} img/s, adjacent limit ${adjacentLimitImagesPerS.toFixed(2)}`);
+            }
           }
         });
         await ctx.phase('enqueue', async () => {
