@@ -24,13 +24,12 @@ const MULTER_CODES: Record<string, ProblemCode> = {
   LIMIT_FIELD_VALUE: 'FIELD_TOO_LARGE',
 };
 
-function toHttpError(err: unknown, limits: { maxFiles: number; maxFileSizeBytes: number }): HttpError {
+function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof MulterError) {
     const code = MULTER_CODES[err.code] ?? 'MALFORMED_MULTIPART';
     const detail: Partial<Record<ProblemCode, string>> = {
       FILE_TOO_LARGE: `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but '${sanitizeOriginalName((err as MulterError & { filename?: string }).filename)}' was larger`,
-      TOO_MANY_FILES: `Expected at most ${limits.maxFiles} files in one request`,
       UNEXPECTED_FIELD: `Unexpected file field '${err.field ?? ''}'; send images in the documented field`,
     };
     return new HttpError(code, detail[code] ?? err.message, { cause: err });
@@ -65,7 +64,7 @@ export function problemBody(err: HttpError, instance?: string): Problem {
 }
 
 /** The only place an error becomes a response: application/problem+json, never a stack trace. */
-export function createErrorHandler(limits: { maxFiles: number; maxFileSizeBytes: number }): ErrorRequestHandler {
+export function createErrorHandler(limits: { maxFileSizeBytes: number }): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = toHttpError(err, limits);
     if (httpError.status >= 500) req.log.error({ err }, 'request failed');

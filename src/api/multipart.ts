@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
-import multer, { type StorageEngine } from 'multer';
+import multer, { MulterError, type StorageEngine } from 'multer';
 import { detectImageType, HEADER_BYTES, type ImageType } from '../pipeline';
 import { HttpError } from './errors';
 import { readDeclaredSize } from './image-dimensions';
@@ -163,6 +163,10 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
       await new Promise<void>((resolve, reject) => upload(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
     } catch (err) {
       await Promise.allSettled(fileWork.get(req) ?? []);
+      // The route's own limit, which the catalogue's generic message cannot know.
+      if (err instanceof MulterError && err.code === 'LIMIT_FILE_COUNT') {
+        throw new HttpError('TOO_MANY_FILES', `Expected at most ${maxCount} file${maxCount === 1 ? '' : 's'} in the '${field}' field`, { cause: err });
+      }
       throw err;
     }
     const files = (req.files ?? []) as SniffedFile[];

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 
 export interface HttpOptions {
@@ -9,11 +9,22 @@ export interface HttpOptions {
 
 /** Starts listening; resolves once the port is bound. */
 export function listen(app: Express, options: HttpOptions): Promise<Server> {
+  // A client trickling bytes cannot hold a connection, and an upload slot, forever. Node checks
+  // these timeouts every 30 s by default; checking each second keeps them close to what is set.
+  const server = createServer(
+    {
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: Math.min(options.requestTimeoutMs, 20_000),
+      connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
+    },
+    app,
+  );
   return new Promise((resolve, reject) => {
-    const server = app.listen(options.port, options.host, (err?: Error) => (err ? reject(err) : resolve(server)));
-    // A client trickling bytes cannot hold a connection, and an upload slot, forever.
-    server.requestTimeout = options.requestTimeoutMs;
-    server.headersTimeout = Math.min(options.requestTimeoutMs, 20_000);
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }
 

@@ -98,4 +98,20 @@ describe('uploads interrupted by a shutdown or by the client', () => {
     // The API is unharmed by it.
     expect((await postImages(api.baseUrl, [{ name: 'ok.jpg', data: photo }])).status).toBe(202);
   });
+
+  it('a client trickling bytes is cut off by the request timeout, leaving no file', async () => {
+    await api.stop('SIGTERM');
+    api = await startApiProcess(world, { REQUEST_TIMEOUT_MS: '2000' });
+    const filesBefore = filesIn(world.uploadDir).sort();
+    const slow = openUpload(api.baseUrl, photo, 4096);
+    const dribble = setInterval(() => slow.req.write(photo.subarray(4096, 4106)), 200);
+    const started = Date.now();
+    const outcome = await slow.outcome;
+    clearInterval(dribble);
+
+    expect([408, 'ECONNRESET', 'EPIPE']).toContain(outcome);
+    expect(Date.now() - started).toBeLessThan(6000);
+    await waitFor(async () => filesIn(world.uploadDir).length === filesBefore.length, { what: 'partial file removed' });
+    expect(filesIn(world.uploadDir).sort()).toEqual(filesBefore);
+  });
 });

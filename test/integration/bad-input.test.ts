@@ -111,6 +111,16 @@ describe('bad uploads: status, code, and nothing stored or queued', () => {
     expect(await keysUnderPrefix()).toEqual(keysBefore);
     expect(await stack.api.deps.queue.count()).toBe(0);
   });
+
+  it.each([
+    ['/process-images', 'images', MAX_FILES, `at most ${MAX_FILES} files`],
+    ['/upload', 'media', 1, 'at most 1 file '],
+  ])('words TOO_MANY_FILES on %s with that route\'s own limit', async (route, field, limit, words) => {
+    const req = stack.request.post(route);
+    for (let i = 0; i <= limit; i++) req.attach(field, smallJpeg, { ...jpegPart, filename: `p${i}.jpg` });
+    const res = await req.expect(413);
+    expect(res.body.detail).toContain(words);
+  });
 });
 
 describe('reads of unknown or malformed ids', () => {
