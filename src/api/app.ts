@@ -41,6 +41,8 @@ export function createApp(deps: AppDeps): Express {
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"] } } }));
   app.use(cors(deps.corsOrigin));
+  // No route takes JSON yet; any that does gets this small limit rather than the default 100 KB.
+  app.use(express.json({ limit: '16kb' }));
 
   app.use(healthRouter(deps));
   app.use(uploadsRouter(deps));

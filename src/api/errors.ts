@@ -13,7 +13,6 @@ export const problems = {
   RESULT_NOT_READY: { status: 404, title: 'Result not ready' },
   DEAD_LETTER_NOT_FOUND: { status: 404, title: 'Dead letter not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
-  REQUEST_TIMEOUT: { status: 408, title: 'Request timeout' },
   RESULT_EXPIRED: { status: 410, title: 'Result removed' },
   TOO_MANY_FILES: { status: 413, title: 'Too many files' },
   FILE_TOO_LARGE: { status: 413, title: 'File too large' },

@@ -19,6 +19,15 @@ describe('security defaults', () => {
     expect(res.headers['x-request-id']).toMatch(/.+/);
   });
 
+  it.each([
+    ['over 16 KB', JSON.stringify({ pad: 'x'.repeat(20_000) }), 413, 'PAYLOAD_TOO_LARGE'],
+    ['malformed', '{"not": json', 400, 'INVALID_JSON'],
+  ])('refuses a JSON body %s with a problem, never a 500', async (_case, body, status, code) => {
+    const res = await stack.request.post('/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962/retry').set('Content-Type', 'application/json').send(body);
+    expect(res.status).toBe(status);
+    expect(res.body.code).toBe(code);
+  });
+
   it('sends no CORS header when no origin is configured', async () => {
     const res = await stack.request.get('/healthz').set('Origin', 'https://evil.example').expect(200);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
