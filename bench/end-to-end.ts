@@ -33,6 +33,11 @@ export interface EndToEndResult {
   readonly endTimedBy: 'redis finishedOn' | 'client poll';
   /** First byte sent → last upload answered. */
   readonly ingestS: number;
+  /** First byte sent → first job started: the pipeline's fill time (undefined without Redis access). */
+  readonly firstJobAfterS?: number;
+  /** First job started → last job finished, and the rate over that span. */
+  readonly processingS?: number;
+  readonly processingImagesPerS?: number;
   readonly imagesPerS: number;
   readonly inputMPPerS: number;
   readonly inputMBPerS: number;
@@ -101,11 +106,14 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
 
   let endAt = result.lastDoneSeenAt;
   let endTimedBy: EndToEndResult['endTimedBy'] = 'client poll';
+  let span: { firstJobAfterS: number; processingS: number; processingImagesPerS: number } | undefined;
   if (options.inspector) {
     const times = await options.inspector.jobTimes(result.jobIds);
     if (times.length) {
       endAt = Math.max(...times.map((t) => t.finishedOn));
       endTimedBy = 'redis finishedOn';
+      const firstStart = Math.min(...times.map((t) => t.processedOn));
+      span = { firstJobAfterS: (firstStart - result.firstByteAt) / 1000, processingS: (endAt - firstStart) / 1000, processingImagesPerS: (times.length * 1000) / (endAt - firstStart) };
     }
   }
   const wallS = (endAt - result.firstByteAt) / 1000;
@@ -126,6 +134,7 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     wallS,
     endTimedBy,
     ingestS: (result.lastUploadAt - result.firstByteAt) / 1000,
+    ...span,
     imagesPerS: done / wallS,
     inputMPPerS: (corpus.megapixels * fraction) / wallS,
     inputMBPerS: (corpus.totalBytes / 1e6) * fraction / wallS,

@@ -201,6 +201,9 @@ function e2eSection(r: BenchResults): string[] {
     '',
     table(['process', 'CPU s', 'CPU ms / image', 'vs worker', 'peak RSS MB'], rows),
   ];
+  if (e.firstJobAfterS !== undefined && e.processingS !== undefined) {
+    lines.push('', `The first job started ${f(e.firstJobAfterS, 2)} s after the first byte (${pct(e.firstJobAfterS / e.wallS)} of the run): a request's files are enqueued only once the whole request (${e.filesPerRequest} files) has been received. From the first job started to the last finished: ${f(e.processingS, 2)} s, ${f(e.processingImagesPerS, 2)} images/s.`);
+  }
   const apiMs = e.processes.find((p) => p.name === 'api')?.cpuMsPerImage;
   if (apiMs !== undefined && r.enqueue && r.corpus) {
     const mbPerImage = r.corpus.totalMB / r.corpus.files;

@@ -46,6 +46,8 @@ export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspect
   const items = deps.corpus.files.slice(0, 10).map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
   const events: { phase: Phase; port: number; command: string }[] = [];
   let phase: Phase = 'upload';
+  // The worker registers before it has finished starting (INFO, metadata writes): let that pass.
+  await sleep(1000);
   // monitor() opens a connection of its own, in MONITOR mode.
   const monitor = await deps.inspector.redis.monitor();
   monitor.on('monitor', (_time: string, args: string[], source: string) => {

@@ -103,32 +103,35 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
         });
         await ctx.phase('drain', async () => {
           results.drain = [];
-          for (const [i, concurrency] of options.drainConcurrency.entries()) {
-            const env: Record<string, string> = i === 0 ? {} : { WORKER_CONCURRENCY: String(concurrency) };
-            const series = {
-              label: i === 0 ? `service default (concurrency ${concurrency})` : `WORKER_CONCURRENCY=${concurrency}`,
-              workerConcurrency: i === 0 ? Number(options.workerEnv.WORKER_CONCURRENCY ?? concurrency) : concurrency,
-              runs: [] as DrainResult[],
-            };
+          const serviceDefault = Number(options.workerEnv.WORKER_CONCURRENCY ?? options.drainConcurrency[0]);
+          const variants = [
+            ...options.drainConcurrency.map((concurrency, i) =>
+              i === 0
+                ? { label: `service default (concurrency ${serviceDefault})`, concurrency: serviceDefault, launch: {} }
+                : { label: `WORKER_CONCURRENCY=${concurrency}`, concurrency, launch: { env: { WORKER_CONCURRENCY: String(concurrency) } } },
+            ),
+            // What the lower priority costs when nothing competes with the worker.
+            ...options.niceLevels.filter((n) => n > 0).map((nice) => ({ label: `service default under nice ${nice}`, concurrency: serviceDefault, launch: { nice } })),
+          ];
+          for (const variant of variants) {
+            const series = { label: variant.label, workerConcurrency: variant.concurrency, runs: [] as DrainResult[] };
             results.drain.push(series);
             for (let rep = 0; rep < options.drainReps; rep++) {
               const adjacentLimitImagesPerS = await ctx.adjacentLimit();
-              series.runs.push(
-                await measureDrain({
-                  base: w.api().base,
-                  corpus,
-                  inspector: w.inspector,
-                  clients: options.clients,
-                  label: series.label,
-                  workerConcurrency: series.workerConcurrency,
-                  startWorker: () => w.startWorker({ env }),
-                  pids,
-                  adjacentLimitImagesPerS,
-                }),
-              );
+              const run = await measureDrain({
+                base: w.api().base,
+                corpus,
+                inspector: w.inspector,
+                clients: options.clients,
+                label: series.label,
+                workerConcurrency: series.workerConcurrency,
+                startWorker: () => w.startWorker(variant.launch),
+                pids,
+                adjacentLimitImagesPerS,
+              });
+              series.runs.push(run);
               await w.stopWorker();
-              const last = series.runs[series.runs.length - 1];
-              log(`drain ${series.label} rep ${rep + 1}/${options.drainReps}: ${last?.imagesPerS.toFixed(2)} img/s, adjacent limit ${adjacentLimitImagesPerS.toFixed(2)}`);
+              log(`drain ${series.label} rep ${rep + 1}/${options.drainReps}: ${run.imagesPerS.toFixed(2)} img/s, adjacent limit ${adjacentLimitImagesPerS.toFixed(2)}`);
             }
           }
         });
