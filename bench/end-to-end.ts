@@ -104,7 +104,8 @@ export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndRes
     return { name, cpuS: (now?.cpuS ?? 0) - (cpuAtStart.get(name) ?? 0), peakRssMB: now?.hwmMB ?? Number.NaN };
   });
 
-  let endAt = result.lastDoneSeenAt;
+  // NaN when no batch finished; it arrives as null through JSON.
+  let endAt = Number.isFinite(result.lastDoneSeenAt) ? result.lastDoneSeenAt : Number.NaN;
   let endTimedBy: EndToEndResult['endTimedBy'] = 'client poll';
   let span: { firstJobAfterS: number; processingS: number; processingImagesPerS: number } | undefined;
   if (options.inspector) {
