@@ -51,7 +51,7 @@ export const USAGE = `npm run bench -- [options]
   --poll-ms N             client poll interval for batch status (default 250)
   --seed N  --jpeg N  --png N  --webp N  --scale X   corpus parameters
   --worker-env K=V        extra environment for every worker (repeatable)
-  --drain-concurrency a,b worker concurrencies for the drain phase (default: service default, 3, 4)
+  --drain-concurrency a,b worker concurrencies for the drain phase (default: service default, CPUs, CPUs + 1)
   --history N             completed jobs added for the poll-cost phase (default 100000)
   --long-run-images N     images in the long run (default 1000)
   --log-level L           LOG_LEVEL of the services (default info, as a user runs them)
@@ -111,7 +111,8 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
   if (base) phases = new Set([...phases].filter((p) => REMOTE_PHASES.includes(p)));
 
   const count = (name: 'jpeg' | 'png' | 'webp', full: number, small: number) => (values[name] === undefined ? (quick ? small : full) : Number(values[name]));
-  const serviceDefault = availableParallelism();
+  // Mirrors WORKER_CONCURRENCY's default in src/config.ts: two images per core.
+  const serviceDefault = 2 * availableParallelism();
   return {
     quick,
     ...(base ? { base } : {}),
@@ -137,7 +138,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
       ? values['drain-concurrency'].split(',').map((v) => positive(v, 'drain-concurrency', 1))
       : quick
         ? [serviceDefault]
-        : [...new Set([serviceDefault, 3, 4])],
+        : [...new Set([serviceDefault, availableParallelism(), availableParallelism() + 1])],
     drainReps: quick ? 1 : 3,
     niceLevels: quick ? [0] : [0, 10],
     idleProbes: quick ? 30 : 200,
