@@ -1,6 +1,7 @@
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { loadConfig, type Config } from './config';
+import { allocatorEnv } from './launch/allocator';
 import { ensureRedis, LaunchError, type RedisHandle } from './launch/ensure-redis';
 import { supervise, type ChildSpec } from './launch/supervise';
 import { createLogger } from './logger';
@@ -41,9 +42,7 @@ async function main(): Promise<number> {
   try {
     // The child shutdowns have their own deadline; ours only catches one that hangs past it.
     const deadlineMs = config.shutdownTimeoutMs + 5000;
-    // Two glibc malloc arenas: the least worker RSS over a long run, at the same throughput
-    // (BENCHMARKS.md). An explicit setting, or an LD_PRELOADed allocator, wins.
-    const env = { MALLOC_ARENA_MAX: '2', ...process.env };
+    const env = { ...process.env, ...allocatorEnv(process.env) };
     if (!stop.signal.aborted) code = await supervise(childSpecs(config), { logger, env, stopSignal: stop.signal, deadlineMs });
   } finally {
     await redis.stop();
