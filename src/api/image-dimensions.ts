@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { imageSize } from 'image-size';
+import { HttpError } from './errors';
 
 // Most formats declare their size in the first bytes; a JPEG's frame header can sit behind
 // large EXIF/ICC segments, so a second, larger read covers those.
@@ -30,4 +31,18 @@ export async function readDeclaredSize(filePath: string, fileSize: number): Prom
     }
   }
   return undefined;
+}
+
+/**
+ * Rejects a decompression bomb before anything is queued: a few KB of PNG can declare
+ * 20000x20000 pixels. Only the header is read; nothing is decoded on the request path.
+ */
+export async function assertPixelLimit(filePath: string, size: number, maxInputPixels: number): Promise<void> {
+  const declared = await readDeclaredSize(filePath, size);
+  if (declared && declared.width * declared.height > maxInputPixels) {
+    throw new HttpError(
+      'TOO_MANY_PIXELS',
+      `Expected at most ${maxInputPixels} pixels but the image declares ${declared.width}x${declared.height}`,
+    );
+  }
 }

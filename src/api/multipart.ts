@@ -2,13 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
-import { detectImageType, HEADER_BYTES, type ImageType } from '../pipeline';
+import type { ImageType } from '../pipeline';
 import { HttpError } from './errors';
-import { readDeclaredSize } from './image-dimensions';
+import { assertPixelLimit } from './image-dimensions';
+import { ImageSniffer } from './image-sniffer';
 import type { InFlight } from './in-flight';
 
 /** A stored upload whose content was sniffed while it streamed to disk. */
@@ -22,61 +22,6 @@ export interface StoredUpload {
 }
 
 type SniffedFile = Express.Multer.File & { detectedType: ImageType };
-
-/** Passes bytes through unchanged, and fails the stream as soon as the first bytes are not an image. */
-class ImageSniffer extends Transform {
-  detected: ImageType | undefined;
-  bytes = 0;
-  private header: Buffer[] = [];
-  private headerLength = 0;
-
-  constructor(private readonly accept: (type: ImageType | undefined) => type is ImageType) {
-    super();
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.detected === undefined) {
-      this.header.push(chunk);
-      this.headerLength += chunk.length;
-      if (this.headerLength < HEADER_BYTES) return done();
-      const error = this.check();
-      if (error) return done(error);
-      return done(null, Buffer.concat(this.header));
-    }
-    done(null, chunk);
-  }
-
-  override _flush(done: TransformCallback): void {
-    if (this.detected !== undefined) return done();
-    const error = this.check();
-    done(error, error ? undefined : Buffer.concat(this.header));
-  }
-
-  private check(): HttpError | undefined {
-    if (this.bytes === 0) return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The file is empty');
-    const type = detectImageType(Buffer.concat(this.header));
-    if (!this.accept(type)) {
-      return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'Expected a JPEG, PNG, WebP, GIF, AVIF or TIFF image (checked by content, not by name)');
-    }
-    this.detected = type;
-    return undefined;
-  }
-}
-
-/**
- * Rejects a decompression bomb before anything is queued: a few KB of PNG can declare
- * 20000x20000 pixels. Only the header is read; nothing is decoded on the request path.
- */
-async function assertPixelLimit(filePath: string, size: number, maxInputPixels: number): Promise<void> {
-  const declared = await readDeclaredSize(filePath, size);
-  if (declared && declared.width * declared.height > maxInputPixels) {
-    throw new HttpError(
-      'TOO_MANY_PIXELS',
-      `Expected at most ${maxInputPixels} pixels but the image declares ${declared.width}x${declared.height}`,
-    );
-  }
-}
 
 /** multer disk storage that names files itself and rejects non-images while they stream in. */
 function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, onWork: (req: Request, work: Promise<void>) => void): StorageEngine {
