@@ -24,8 +24,23 @@ const MULTER_CODES: Record<string, ProblemCode> = {
   LIMIT_FIELD_VALUE: 'FIELD_TOO_LARGE',
 };
 
-function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }): HttpError {
+// multer's 'Request aborted' / 'Request closed', Node's 'aborted' on the request stream,
+// raw-body's 'request aborted'; express's sendFile reports a hang-up as ECONNABORTED.
+const ABORT_MESSAGES = new Set(['Request aborted', 'Request closed', 'aborted', 'request aborted']);
+
+/** The client hung up mid-request: nothing is wrong here and nobody is left to answer. */
+function isClientAbort(err: unknown, clientGone: boolean): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ECONNABORTED' || ABORT_MESSAGES.has(err.message)) return true;
+  // ioredis reports a dropped Redis connection with the same code (a 503), so a bare reset
+  // counts as the client's only when the client's own socket is already gone.
+  return code === 'ECONNRESET' && clientGone;
+}
+
+function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientGone: boolean): HttpError {
   if (err instanceof HttpError) return err;
+  if (isClientAbort(err, clientGone)) return new HttpError('REQUEST_ABORTED', 'The client disconnected before the request completed', { cause: err });
   if (err instanceof MulterError) {
     const code = MULTER_CODES[err.code] ?? 'MALFORMED_MULTIPART';
     const detail: Partial<Record<ProblemCode, string>> = {
@@ -66,7 +81,7 @@ export function problemBody(err: HttpError, instance?: string): Problem {
 /** The only place an error becomes a response: application/problem+json, never a stack trace. */
 export function createErrorHandler(limits: { maxFileSizeBytes: number }): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const httpError = toHttpError(err, limits);
+    const httpError = toHttpError(err, limits, req.socket?.destroyed === true);
     if (httpError.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: httpError.code, detail: httpError.detail }, 'request rejected');
     if (res.headersSent) return res.destroy();

@@ -18,10 +18,11 @@ interface Handled {
 }
 
 /** Runs the error handler against a recording request and response; no HTTP involved. */
-function handle(err: unknown, { headersSent = false } = {}): Handled {
+function handle(err: unknown, { headersSent = false, clientGone = false } = {}): Handled {
   const out: Handled = { destroyed: false, logs: [] };
   const req = {
     originalUrl: '/process-images',
+    socket: { destroyed: clientGone },
     log: {
       info: (data: unknown) => out.logs.push({ level: 'info', data }),
       error: (data: unknown) => out.logs.push({ level: 'error', data }),
@@ -100,6 +101,19 @@ describe('createErrorHandler', () => {
     const out = handle(err);
     expectProblem(out, 503, 'QUEUE_UNAVAILABLE');
     expect(JSON.stringify(out.body)).not.toMatch(/6379|ECONN|enableOfflineQueue/);
+  });
+
+  const withCode = (message: string, code: string) => Object.assign(new Error(message), { code });
+  it.each<[string, unknown, boolean]>([
+    ["multer's 'Request aborted'", new Error('Request aborted'), false],
+    ["multer's 'Request closed'", new Error('Request closed'), false],
+    ["sendFile's ECONNABORTED", withCode('Request aborted', 'ECONNABORTED'), false],
+    ["the request stream's 'aborted'", withCode('aborted', 'ECONNRESET'), false],
+    ['an ECONNRESET once the client socket is gone', withCode('read ECONNRESET', 'ECONNRESET'), true],
+  ])('maps a client abort (%s) to 400 REQUEST_ABORTED, logged at info', (_name, err, clientGone) => {
+    const out = handle(err, { clientGone });
+    expectProblem(out, 400, 'REQUEST_ABORTED');
+    expect(out.logs).toEqual([{ level: 'info', data: { code: 'REQUEST_ABORTED', detail: out.body?.detail } }]);
   });
 
   it.each<[string, string]>([
