@@ -1,6 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
-import { ZodError } from 'zod';
 import { isRedisUnavailable } from '../queue/connection';
 import { sanitizeOriginalName } from './multipart';
 import { HttpError, problems, type ProblemCode } from './errors';
@@ -50,9 +49,6 @@ function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientG
     return new HttpError(code, detail[code] ?? err.message, { cause: err });
   }
   if (isRedisUnavailable(err)) return new HttpError('QUEUE_UNAVAILABLE', 'The job queue is unreachable; try again shortly', { cause: err });
-  if (err instanceof ZodError) {
-    return new HttpError('INVALID_REQUEST', err.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; '));
-  }
   // A path parameter with a broken percent-encoding (/jobs/%E0%A4%A): the router cannot
   // decode it and throws a URIError. That is a malformed id from the client, not a fault here.
   if (err instanceof URIError) return new HttpError('INVALID_ID', 'Expected a UUID v4 in the path but received a malformed percent-encoding', { cause: err });

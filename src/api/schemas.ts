@@ -104,3 +104,15 @@ export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.
   const names = parsed.error.issues.map((i) => i.path.join('.')).join(', ');
   throw new HttpError('INVALID_ID', `Expected a UUID v4 for ${names} but received something else`);
 }
+
+/**
+ * Parses a query string with a schema; a mismatch is the client's (400 INVALID_REQUEST).
+ * Routes call this rather than `schema.parse`, so that a ZodError reaching the error
+ * handler always means bad data inside the server (a 500).
+ */
+export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+  const parsed = schema.safeParse(query);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
+  throw new HttpError('INVALID_REQUEST', `Invalid query string: ${issues}`);
+}

@@ -81,12 +81,14 @@ describe('createErrorHandler', () => {
     if (detail) expect(out.body?.detail).toMatch(detail);
   });
 
-  it('maps a ZodError to 400 INVALID_REQUEST naming the bad field', () => {
-    const parsed = z.object({ limit: z.number().max(200) }).safeParse({ limit: 500 });
+  it('answers a ZodError with 500 INTERNAL_ERROR: routes parse client input with parseParams/parseQuery, so one reaching here is bad server data', () => {
+    const parsed = z.object({ failedAt: z.iso.datetime() }).safeParse({ failedAt: 'secret-internal-value' });
     expect(parsed.success).toBe(false);
     const out = handle(parsed.error);
-    expectProblem(out, 400, 'INVALID_REQUEST');
-    expect(out.body?.detail).toMatch(/^limit: /);
+    expectProblem(out, 500, 'INTERNAL_ERROR');
+    expect(out.body?.detail).toBe('An unexpected error occurred; it has been logged');
+    expect(JSON.stringify(out.body)).not.toMatch(/failedAt|secret-internal-value|datetime/i);
+    expect(out.logs).toEqual([{ level: 'error', data: { err: parsed.error } }]);
   });
 
   const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), { code: 'ECONNREFUSED' });

@@ -3,14 +3,14 @@ import { listDeadLetters, retryDeadLetter } from '../../queue/dead-letter';
 import { requireAdminToken } from '../admin-auth';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
-import { DeadLetterParams, DeadLetterQuery, parseParams, type DeadLetterList, type RetryAccepted } from '../schemas';
+import { DeadLetterParams, DeadLetterQuery, parseParams, parseQuery, type DeadLetterList, type RetryAccepted } from '../schemas';
 
 export function deadLettersRouter(deps: AppDeps): Router {
   const router = Router();
   router.use('/dead-letters', requireAdminToken(deps.adminToken));
 
   router.get('/dead-letters', async (req, res) => {
-    const { offset, limit } = DeadLetterQuery.parse(req.query);
+    const { offset, limit } = parseQuery(DeadLetterQuery, req.query);
     const { total, items } = await listDeadLetters(deps.deadLetters, offset, limit);
     const body: DeadLetterList = {
       total,
