@@ -8,6 +8,7 @@ import { redisConnection } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
+import { adminAccess } from './admin-auth';
 import { createApp } from './app';
 import { InFlight } from './in-flight';
 import type { AppDeps } from './deps';
@@ -44,7 +45,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     uploads: config.uploads,
     processedDir: config.processedDir,
     corsOrigin: config.http.corsOrigin,
-    adminToken: config.http.adminToken,
+    adminToken: adminAccess(config.http.adminToken, config.env),
     inFlight: new InFlight(),
   };
   return {

@@ -4,6 +4,7 @@ import type { PipelineSpec } from '../pipeline';
 import type { BatchStore } from '../queue/batch-store';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import type { ImageQueue, JobPolicy } from '../queue/jobs';
+import type { AdminAccess } from './admin-auth';
 import type { InFlight } from './in-flight';
 import type { UploadLimits } from './multipart';
 
@@ -20,8 +21,8 @@ export interface AppDeps {
   readonly uploads: UploadLimits;
   readonly processedDir: string;
   readonly corsOrigin?: string | undefined;
-  /** When set, dead-letter routes require `Authorization: Bearer <adminToken>`. */
-  readonly adminToken?: string | undefined;
+  /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN, NODE_ENV). Required, so a forgotten one cannot open them. */
+  readonly adminToken: AdminAccess;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
 }

@@ -29,7 +29,7 @@ export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeByte
   registry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'ADMIN_TOKEN; required on operator routes when the server sets one',
+    description: 'ADMIN_TOKEN; required on operator routes when the server sets one. A production server without one refuses them (401).',
   });
   const binary = z.string().meta({ format: 'binary' });
   const accepted = 'JPEG, PNG, WebP, GIF, AVIF or TIFF, recognised by content (magic bytes), not by name or declared type.';

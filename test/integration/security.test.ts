@@ -28,6 +28,10 @@ describe('security defaults', () => {
     expect(res.body.code).toBe(code);
   });
 
+  it('leaves the operator routes open outside production when no ADMIN_TOKEN is set', async () => {
+    await stack.request.get('/dead-letters').expect(200);
+  });
+
   it('sends no CORS header when no origin is configured', async () => {
     const res = await stack.request.get('/healthz').set('Origin', 'https://evil.example').expect(200);
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
@@ -91,6 +95,27 @@ describe('ADMIN_TOKEN on operator routes', () => {
   it('serves /dead-letters with the token, and leaves client routes open', async () => {
     await stack.request.get('/dead-letters').set('Authorization', `Bearer ${token}`).expect(200);
     await stack.request.post('/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962/retry').expect(401);
+    await stack.request.get('/batches/3b241101-e2bb-4255-8caf-4136c566a962').expect(404);
+  });
+});
+
+describe('no ADMIN_TOKEN in production', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { NODE_ENV: 'production' } });
+  });
+  afterAll(() => stack.stop());
+
+  it.each<['get' | 'post', string]>([
+    ['get', '/dead-letters'],
+    ['post', '/dead-letters/3b241101-e2bb-4255-8caf-4136c566a962/retry'],
+  ])('refuses %s %s with 401 UNAUTHORIZED saying to set ADMIN_TOKEN, whatever the client sends', async (method, url) => {
+    const res = await stack.request[method](url).set('Authorization', 'Bearer a-long-enough-admin-token').expect(401);
+    expect(res.body.code).toBe('UNAUTHORIZED');
+    expect(res.body.detail).toMatch(/set ADMIN_TOKEN/);
+  });
+
+  it('leaves client routes open', async () => {
     await stack.request.get('/batches/3b241101-e2bb-4255-8caf-4136c566a962').expect(404);
   });
 });
