@@ -25,12 +25,11 @@ type SniffedFile = Express.Multer.File & { detectedType: ImageType };
 
 /** multer disk storage that names files itself and rejects non-images while they stream in. */
 function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, onWork: (req: Request, work: Promise<void>) => void): StorageEngine {
-  const accept = (type: ImageType | undefined): type is ImageType => type !== undefined && (type !== 'svg' || limits.allowSvg);
   return {
     _handleFile(req, file, cb) {
       const storedName = randomUUID();
       const filePath = path.join(limits.dir, storedName);
-      const sniffer = new ImageSniffer(accept);
+      const sniffer = new ImageSniffer(limits.allowSvg);
       // Tracked until a failed file is deleted too, so shutdown never leaves a partial file behind.
       const work = inFlight.track(async () => {
         const out = createWriteStream(filePath, { flags: 'wx' });

@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { problems, type ProblemCode } from './errors';
+import { describeAcceptedTypes } from './image-sniffer';
 import * as s from './schemas';
 
 const json = (schema: z.ZodType, description: string) => ({ description, content: { 'application/json': { schema } } });
@@ -24,7 +25,7 @@ const UPLOAD_ERRORS: ProblemCode[] = [
 const READ_ERRORS: ProblemCode[] = ['INVALID_ID', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
 
 /** The OpenAPI document, generated from the same zod schemas the handlers parse and answer with. */
-export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeBytes: number }): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeBytes: number; allowSvg: boolean }): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',
@@ -32,7 +33,7 @@ export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeByte
     description: 'ADMIN_TOKEN; required on operator routes when the server sets one. A production server without one refuses them (401).',
   });
   const binary = z.string().meta({ format: 'binary' });
-  const accepted = 'JPEG, PNG, WebP, GIF, AVIF or TIFF, recognised by content (magic bytes), not by name or declared type.';
+  const accepted = `${describeAcceptedTypes(limits.allowSvg)}, recognised by content (magic bytes), not by name or declared type.`;
 
   registry.registerPath({
     method: 'post',

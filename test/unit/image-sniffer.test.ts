@@ -1,0 +1,41 @@
+import { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { describeAcceptedTypes, ImageSniffer } from '../../src/api/image-sniffer';
+import { buildOpenApiDocument } from '../../src/api/openapi';
+
+const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>');
+const pdf = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
+
+/** Streams `bytes` through a sniffer; resolves with the error it fails with, if any. */
+async function sniff(bytes: Buffer, allowSvg: boolean): Promise<unknown> {
+  const sink = new Writable({ write: (_chunk, _enc, done) => done() });
+  return pipeline(Readable.from([bytes]), new ImageSniffer(allowSvg), sink).then(() => undefined, (err: unknown) => err);
+}
+
+describe('describeAcceptedTypes', () => {
+  it('lists SVG only when it is allowed', () => {
+    expect(describeAcceptedTypes(false)).toBe('JPEG, PNG, GIF, WebP, TIFF or AVIF');
+    expect(describeAcceptedTypes(true)).toBe('JPEG, PNG, GIF, WebP, TIFF, AVIF or SVG');
+  });
+});
+
+describe('ImageSniffer', () => {
+  it.each([false, true])('names the accepted types in its error detail (allowSvg %s)', async (allowSvg) => {
+    const err = await sniff(pdf, allowSvg);
+    expect(err).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', detail: `Expected a ${describeAcceptedTypes(allowSvg)} image (checked by content, not by name)` });
+  });
+
+  it('refuses SVG unless allowed', async () => {
+    expect(await sniff(svg, false)).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+    expect(await sniff(svg, true)).toBeUndefined();
+  });
+});
+
+describe('the OpenAPI upload descriptions', () => {
+  it.each([false, true])('use the same wording as the error detail (allowSvg %s)', (allowSvg) => {
+    const doc = buildOpenApiDocument({ maxFiles: 2, maxFileSizeBytes: 1024, allowSvg });
+    for (const route of ['/upload', '/process-images']) {
+      expect(doc.paths?.[route]?.post?.description).toContain(`${describeAcceptedTypes(allowSvg)}, recognised by content`);
+    }
+  });
+});
