@@ -10,7 +10,8 @@ interface ImageQueueEvents extends QueueEventsListener {
 
 /**
  * Subscribes to the image queue's events: completed and failed jobs, and finished batches (an
- * event the worker adds to the same stream). Live progress and webhooks hang off this.
+ * event the worker adds to the same stream). It is the subscription later features (live
+ * progress, webhooks) are meant to build on; today it only logs.
  */
 export function watchQueueEvents(connection: Redis, prefix: string, logger: Logger): QueueEvents {
   const events = new QueueEvents(IMAGE_QUEUE, { connection, prefix });
