@@ -3,10 +3,6 @@ export class InFlight {
   private count = 0;
   private waiters: Array<() => void> = [];
 
-  get size(): number {
-    return this.count;
-  }
-
   async track<T>(work: () => Promise<T>): Promise<T> {
     this.count++;
     try {
