@@ -28,7 +28,12 @@ async function main(): Promise<number> {
   // npm runs us under `sh -c` and forwards its SIGTERM to that shell, which dies of it without
   // passing it on. Stop when the parent is gone rather than run on, orphaned, with nobody to stop us.
   const parent = process.ppid;
-  setInterval(() => process.ppid !== parent && onSignal('parent exited'), 500).unref();
+  const watchParent = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(watchParent); // once is enough; otherwise it would log 'already stopping' every tick
+    onSignal('parent exited');
+  }, 500);
+  watchParent.unref();
 
   let redis: RedisHandle;
   try {
@@ -42,6 +47,7 @@ async function main(): Promise<number> {
   try {
     // The child shutdowns have their own deadline; ours only catches one that hangs past it.
     const deadlineMs = config.shutdownTimeoutMs + 5000;
+    // A composition root: forwards process.env to the children on purpose, the exception to "only config.ts reads process.env".
     const env = { ...process.env, ...allocatorEnv(process.env) };
     if (!stop.signal.aborted) code = await supervise(childSpecs(config), { logger, env, stopSignal: stop.signal, deadlineMs });
   } finally {

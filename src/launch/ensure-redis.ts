@@ -15,8 +15,6 @@ export class LaunchError extends Error {
 }
 
 export interface RedisHandle {
-  /** Process id of the private redis-server, when the launcher started one. */
-  readonly pid?: number;
   /** Stops the private redis-server (AOF flushed); a no-op for a Redis someone else runs. */
   stop(): Promise<void>;
 }
@@ -50,7 +48,6 @@ export async function ensureRedis({ url, dataDir, logger }: { url: string; dataD
   });
   logger.info({ redis: shown, redisPid: server.pid, dataDir }, 'started a private redis-server');
   return {
-    pid: server.pid,
     stop: async () => {
       await stopProcess(server, STOP_TIMEOUT_MS);
       logger.info({ redisPid: server.pid }, 'private redis-server stopped');
