@@ -24,7 +24,7 @@ const UPLOAD_ERRORS: ProblemCode[] = [
 ];
 const READ_ERRORS: ProblemCode[] = ['INVALID_ID', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
 
-/** The OpenAPI document, generated from the same zod schemas the handlers parse and answer with. */
+/** The OpenAPI document, generated from the zod schemas that parse requests and type the responses. */
 export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeBytes: number; allowSvg: boolean }): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
   registry.registerComponent('securitySchemes', 'adminToken', {
