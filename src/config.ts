@@ -42,6 +42,7 @@ const EnvSchema = z
     STALLED_INTERVAL_MS: int().min(500).default(3000),
     MAX_STALLED_COUNT: int().nonnegative().default(3),
     WATCHDOG_IDLE_MS: int().min(1000).default(30_000),
+    RECONCILE_INTERVAL_MS: int().min(100).default(15_000),
 
     RETENTION_HOURS: z.coerce.number().positive().default(24),
     UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),
@@ -83,6 +84,7 @@ const EnvSchema = z
       stalledIntervalMs: env.STALLED_INTERVAL_MS,
       maxStalledCount: env.MAX_STALLED_COUNT,
       watchdogIdleMs: env.WATCHDOG_IDLE_MS,
+      reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
     },
     jobs: {
       attempts: env.JOB_ATTEMPTS,

@@ -16,21 +16,32 @@ export interface DeadLetter extends DeadLetterData {
   readonly id: string;
 }
 
+export type FailedImageJob = Pick<Job<ImageJobData, ImageJobResult, ImageJobName>, 'id' | 'data' | 'failedReason' | 'attemptsMade' | 'finishedOn'>;
+
 /**
  * Copies a job that failed for good, with its data, reason and attempt count, to the
- * dead-letter queue. Keyed by the job's own id, so sending the same job twice is harmless.
+ * dead-letter queue and records the failure in its batch. Safe to repeat: a letter for this
+ * same failure (same finishedOn) is left alone, one from an earlier failure (before a retry) is
+ * replaced. The batch outcome is written first, so a crash in between is mended by sending
+ * again. Returns whether a letter was written.
  */
 export async function sendToDeadLetter(
-  deadLetters: DeadLetterQueue,
-  job: Job<ImageJobData, ImageJobResult, ImageJobName>,
-  failedReason: string,
-): Promise<void> {
-  await deadLetters.add(
+  deps: { deadLetters: DeadLetterQueue; batches: BatchStore },
+  job: FailedImageJob,
+): Promise<boolean> {
+  const jobId = job.id as string;
+  const failedAt = new Date(job.finishedOn ?? Date.now()).toISOString();
+  const existing = await deps.deadLetters.getJob(jobId);
+  if (existing?.data.failedAt === failedAt) return false;
+  await deps.batches.recordOutcome(job.data.batchId, jobId, { state: 'failed', failedReason: job.failedReason, attemptsMade: job.attemptsMade });
+  await existing?.remove();
+  await deps.deadLetters.add(
     DEAD_LETTER_JOB,
-    { job: job.data, failedReason, attemptsMade: job.attemptsMade, failedAt: new Date().toISOString() },
+    { job: job.data, failedReason: job.failedReason, attemptsMade: job.attemptsMade, failedAt },
     // Nothing consumes this queue: dead letters wait for an operator, so they are never removed automatically.
-    { jobId: job.id, removeOnComplete: false, removeOnFail: false },
+    { jobId, removeOnComplete: false, removeOnFail: false },
   );
+  return true;
 }
 
 export async function listDeadLetters(deadLetters: DeadLetterQueue, offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }> {
@@ -53,7 +64,9 @@ export async function retryDeadLetter(
 ): Promise<boolean> {
   const letter = await deps.deadLetters.getJob(id);
   if (!letter) return false;
-  const data = ImageJobData.parse(letter.data.job);
+  const parsed = ImageJobData.safeParse(letter.data.job);
+  if (!parsed.success) throw new Error(`Dead letter ${id} holds malformed job data: ${parsed.error.message}`);
+  const data = parsed.data;
   await deps.batches.resetOutcome(data.batchId, id);
   await deps.queue.remove(id); // the failed original, if retention has not removed it yet
   await deps.queue.add(IMAGE_JOB, data, jobOptions(deps.policy, id));

@@ -7,6 +7,7 @@ import { redisConnection } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
+import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
 import { createProcessor } from './processor';
 import { superviseWorker, type SupervisedWorker } from './watchdog';
@@ -36,7 +37,8 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploadDir: config.uploads.dir, logger, options: config.worker });
   const images: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
   images.on('error', (err) => logger.debug({ err: err.message }, 'image queue error'));
-  const worker = superviseWorker(createWorker, () => images.getWaitingCount(), logger, { idleMs: config.worker.watchdogIdleMs });
+  const worker = superviseWorker(createWorker, () => images.getJobCounts('wait', 'active'), logger, { idleMs: config.worker.watchdogIdleMs });
+  const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(
     [
       { dir: config.processedDir, maxAgeSeconds: config.retention.processedSeconds },
@@ -50,6 +52,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     closeSteps: [
       ['worker', () => worker.close()], // lets active jobs finish; the rest stay queued
       ['file retention', retention.stop],
+      ['dead-letter reconciler', reconciler.stop],
       ['queues', () => Promise.all([images.close(), deadLetters.close()])],
       ['redis', () => redis.quit()],
     ],

@@ -28,10 +28,8 @@ export interface WorkerDeps {
 }
 
 /** Finished for good: no attempt left, or an error that no attempt could fix. */
-async function isFinalFailure(job: ImageJob, err: Error): Promise<boolean> {
-  if (err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1)) return true;
-  // A job that stalled more often than maxStalledCount is failed by BullMQ itself.
-  return (await job.getState()) === 'failed';
+function isFinalFailure(job: ImageJob, err: Error): boolean {
+  return err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
 }
 
 /**
@@ -59,18 +57,19 @@ export function createImageWorker(deps: WorkerDeps): ImageWorker {
     );
   });
 
+  // The fast path; jobs BullMQ fails without this event (stalled too often) and any this
+  // misses (a crash right after the failure) are caught by the dead-letter reconciler.
   worker.on('failed', (job, err) => {
     if (!job) return;
     const log = logger.child({ jobId: job.id, batchId: job.data.batchId });
-    void (async () => {
-      if (!(await isFinalFailure(job, err))) {
-        log.warn({ attemptsMade: job.attemptsMade, reason: err.message }, 'attempt failed; will retry');
-        return;
-      }
-      await sendToDeadLetter(deps.deadLetters, job, err.message);
-      await deps.batches.recordOutcome(job.data.batchId, job.id as string, { state: 'failed', failedReason: err.message, attemptsMade: job.attemptsMade });
-      log.error({ attemptsMade: job.attemptsMade, reason: err.message }, 'job failed for good; dead-lettered');
-    })().catch((e: unknown) => log.error({ err: e }, 'could not dead-letter failed job'));
+    if (!isFinalFailure(job, err)) {
+      log.warn({ attemptsMade: job.attemptsMade, reason: err.message }, 'attempt failed; will retry');
+      return;
+    }
+    sendToDeadLetter(deps, job).then(
+      () => log.error({ attemptsMade: job.attemptsMade, reason: err.message }, 'job failed for good; dead-lettered'),
+      (e: unknown) => log.error({ err: e }, 'could not dead-letter failed job; the reconciler will retry'),
+    );
   });
 
   worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled; back in the queue'));
