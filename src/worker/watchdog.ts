@@ -10,20 +10,18 @@ export interface SupervisedWorker {
   close(): Promise<void>;
 }
 
+/** What the watchdog reads from Redis: jobs ready to run, and jobs any worker is running. */
+export type QueueCounts = () => Promise<{ wait?: number; active?: number }>;
+
 /**
  * BullMQ users report workers that stay connected but stop taking jobs after a Redis
- * reconnect. This watches for exactly that symptom — jobs waiting while this worker has had
- * nothing in hand for `idleMs` — and swaps in a fresh worker with fresh connections. The old
- * one is closed without waiting: it holds no job.
+ * reconnect. This watches for exactly that symptom — jobs waiting, none active anywhere, and
+ * no activity here for `idleMs` — and swaps in a fresh worker (a new BullMQ Worker with its
+ * own new blocking connection). The old one is closed without waiting: it holds no job.
+ * Counting from Redis rather than from events keeps a lost lock from blinding the watchdog.
  */
-export function superviseWorker(
-  create: () => ImageWorker,
-  waitingJobs: () => Promise<number>,
-  logger: Logger,
-  { idleMs }: { idleMs: number },
-): SupervisedWorker {
+export function superviseWorker(create: () => ImageWorker, counts: QueueCounts, logger: Logger, { idleMs }: { idleMs: number }): SupervisedWorker {
   let worker: ImageWorker;
-  let inHand = 0;
   let lastActivity = Date.now();
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -32,26 +30,17 @@ export function superviseWorker(
 
   const start = () => {
     worker = create();
-    inHand = 0;
     lastActivity = Date.now();
-    worker.on('active', () => {
-      inHand++;
-      lastActivity = Date.now();
-    });
-    const settle = () => {
-      inHand = Math.max(0, inHand - 1);
-      lastActivity = Date.now();
-    };
-    worker.on('completed', settle);
-    worker.on('failed', settle);
+    const touch = () => (lastActivity = Date.now());
+    for (const event of ['active', 'completed', 'failed'] as const) worker.on(event, touch);
     worker.run().catch((err: unknown) => logger.error({ err }, 'worker stopped with an error'));
   };
 
   const check = async () => {
-    if (closed || inHand > 0 || worker.isPaused() || Date.now() - lastActivity < idleMs) return;
-    const waiting = await waitingJobs().catch(() => 0); // Redis down: nothing to judge yet
-    if (closed || waiting === 0 || inHand > 0) return;
-    logger.error({ waiting, idleMs }, 'worker idle while jobs wait; replacing it');
+    if (closed || worker.isPaused() || Date.now() - lastActivity < idleMs) return;
+    const { wait = 0, active = 0 } = await counts().catch(() => ({ wait: 0, active: 0 })); // Redis down: nothing to judge yet
+    if (closed || wait === 0 || active > 0 || Date.now() - lastActivity < idleMs) return;
+    logger.error({ waiting: wait, idleMs }, 'worker idle while jobs wait; replacing it');
     const stuck = worker;
     start();
     await stuck.close(true).catch((err: unknown) => logger.warn({ err }, 'closing the stuck worker failed'));

@@ -17,6 +17,7 @@ describe('superviseWorker', () => {
   const logger = pino({ level: 'silent' });
   let created: FakeWorker[];
   let waiting: number;
+  let active: number;
   const create = () => {
     const w = new FakeWorker();
     created.push(w);
@@ -27,6 +28,7 @@ describe('superviseWorker', () => {
     jest.useFakeTimers();
     created = [];
     waiting = 0;
+    active = 0;
   });
   afterEach(() => jest.useRealTimers());
 
@@ -35,7 +37,7 @@ describe('superviseWorker', () => {
   };
 
   it('replaces a worker that sits idle while jobs wait, closing the stuck one without waiting', async () => {
-    const supervised = superviseWorker(create, async () => waiting, logger, { idleMs: 3000 });
+    const supervised = superviseWorker(create, async () => ({ wait: waiting, active }), logger, { idleMs: 3000 });
     void supervised.run();
     waiting = 5;
     await advance(4000);
@@ -47,10 +49,10 @@ describe('superviseWorker', () => {
 
   it.each([
     ['nothing waits', () => undefined, 0],
-    ['the worker has a job in hand', (w: FakeWorker) => w.emit('active'), 5],
+    ['some worker is running a job', () => (active = 1), 5],
     ['the worker finished a job recently', (w: FakeWorker) => setInterval(() => w.emit('completed'), 1000), 5],
   ])('leaves the worker alone when %s', async (_case, act, waitingJobs) => {
-    const supervised = superviseWorker(create, async () => waiting, logger, { idleMs: 3000 });
+    const supervised = superviseWorker(create, async () => ({ wait: waiting, active }), logger, { idleMs: 3000 });
     void supervised.run();
     waiting = waitingJobs;
     act(created[0] as FakeWorker);
@@ -60,7 +62,7 @@ describe('superviseWorker', () => {
   });
 
   it('stops watching on close and lets the current worker finish its jobs', async () => {
-    const supervised = superviseWorker(create, async () => waiting, logger, { idleMs: 3000 });
+    const supervised = superviseWorker(create, async () => ({ wait: waiting, active }), logger, { idleMs: 3000 });
     const ran = supervised.run();
     await supervised.close();
     waiting = 5;
