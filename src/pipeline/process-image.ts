@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { detectImageType, HEADER_BYTES } from './detect-type';
@@ -20,7 +21,7 @@ async function readHeader(inputPath: string): Promise<Uint8Array> {
     file = await open(inputPath, 'r');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new InvalidImageError('INPUT_MISSING', `Input file ${inputPath} does not exist`, { cause: err });
+      throw new InvalidImageError('INPUT_MISSING', 'The uploaded file no longer exists (removed by retention?)', { cause: err });
     }
     throw err;
   }
@@ -48,8 +49,14 @@ function buildTransform(input: string | Buffer, spec: PipelineSpec): sharp.Sharp
   return image.toFormat(spec.format, { quality: spec.quality });
 }
 
-function classifySharpError(err: unknown, spec: PipelineSpec): InvalidImageError {
-  const message = err instanceof Error ? err.message : String(err);
+// libvips failures that say nothing about the image: another attempt may well succeed.
+const TRANSIENT = /out of memory|cannot allocate|too many open files|EMFILE|ENFILE|ENOMEM|EIO\b|EAGAIN/i;
+
+/** An image problem becomes a permanent InvalidImageError; a resource problem is passed on to be retried. */
+function classifySharpError(err: unknown, spec: PipelineSpec, inputPath: string): unknown {
+  // libvips names the file in some messages; the reason is shown to clients, the path is not theirs.
+  const message = (err instanceof Error ? err.message : String(err)).replaceAll(inputPath, 'input');
+  if (TRANSIENT.test(message)) return err;
   if (/pixel limit/i.test(message)) {
     return new InvalidImageError(
       'TOO_MANY_PIXELS',
@@ -88,10 +95,12 @@ export async function processImage(
     const input = type === 'svg' ? await readFile(inputPath) : inputPath;
     encoded = await buildTransform(input, spec).toBuffer({ resolveWithObject: true });
   } catch (err) {
-    throw classifySharpError(err, spec);
+    throw classifySharpError(err, spec, inputPath);
   }
 
-  const tmpPath = `${outputPath}.${process.pid}.tmp`;
+  // Unique per attempt: two runs of one job (a stalled one and its retry, in containers that are
+  // all pid 1) must not write the same temporary file.
+  const tmpPath = `${outputPath}.${randomUUID()}.tmp`;
   try {
     await writeFile(tmpPath, encoded.data);
     await rename(tmpPath, outputPath);
