@@ -39,7 +39,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     redis,
     queue,
     deadLetters,
-    batches: createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds }),
+    batches: createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds }),
     policy: config.jobs,
     spec: { ...DEFAULT_SPEC, maxInputPixels: config.uploads.maxInputPixels },
     uploads: config.uploads,

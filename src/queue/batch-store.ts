@@ -40,9 +40,9 @@ local previous = redis.call('HGET', KEYS[1], field)
 if previous then redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1) end
 redis.call('HSET', KEYS[1], field, ARGV[3])
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
-redis.call('EXPIRE', KEYS[1], ARGV[4])
 local counts = redis.call('HMGET', KEYS[1], 'completed', 'failed', 'total')
 local completed, failed, total = tonumber(counts[1] or 0), tonumber(counts[2] or 0), tonumber(counts[3])
+if completed + failed == total then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
 if not previous and completed + failed == total then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', '${BATCH_FINISHED_EVENT}',
     'batchId', ARGV[5], 'completed', completed, 'failed', failed, 'total', total)
@@ -50,13 +50,15 @@ end
 return {completed, failed, total}
 `;
 
-// Forgets a file's outcome so it can run again (a dead letter put back on the queue).
+// Forgets a file's outcome so it can run again (a dead letter put back on the queue); the
+// batch is unfinished again, so it gets the pending lifetime back.
 const RESET_OUTCOME = `
 local field = 'f:' .. ARGV[1]
 local previous = redis.call('HGET', KEYS[1], field)
 if not previous then return 0 end
 redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1)
 redis.call('HDEL', KEYS[1], field)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 `;
 
@@ -72,7 +74,7 @@ declare module 'ioredis' {
       batchId: string,
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
-    imgflowResetOutcome(batchKey: string, jobId: string): Result<number, Context>;
+    imgflowResetOutcome(batchKey: string, jobId: string, ttlSeconds: number): Result<number, Context>;
   }
 }
 
@@ -87,8 +89,13 @@ export interface BatchStore {
 /**
  * Batch state lives in one Redis hash per batch, written as files finish, so reading a batch
  * costs the same however many jobs the queue has seen, and outlives the jobs' own retention.
+ *
+ * Lifetimes: an unfinished batch lives `pendingTtlSeconds` from its upload (as long as its
+ * inputs are kept, so a long backlog does not lose it); once every file has an outcome it lives
+ * `ttlSeconds` more.
  */
-export function createBatchStore(redis: Redis, options: { prefix: string; ttlSeconds: number }): BatchStore {
+export function createBatchStore(redis: Redis, options: { prefix: string; ttlSeconds: number; pendingTtlSeconds?: number }): BatchStore {
+  const pendingTtl = Math.max(options.pendingTtlSeconds ?? 7 * 24 * 3600, options.ttlSeconds);
   const base = `${options.prefix}:${IMAGE_QUEUE}`;
   const keyOf = (batchId: string) => `${base}:batch:${batchId}`;
   // Defining again on a shared connection just replaces the same scripts.
@@ -100,7 +107,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       await redis
         .multi()
         .hset(keyOf(batchId), { createdAt, total: files.length, files: JSON.stringify(files) })
-        .expire(keyOf(batchId), options.ttlSeconds)
+        .expire(keyOf(batchId), pendingTtl)
         .exec();
     },
     async remove(batchId) {
@@ -128,7 +135,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       );
     },
     async resetOutcome(batchId, jobId) {
-      await redis.imgflowResetOutcome(keyOf(batchId), jobId);
+      await redis.imgflowResetOutcome(keyOf(batchId), jobId, pendingTtl);
     },
   };
 }

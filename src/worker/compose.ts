@@ -29,7 +29,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const { url, prefix } = config.redis;
   const redis = redisConnection(url, 'worker');
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds });
+  const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
   const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
   deadLetters.on('error', (err) => logger.debug({ err: err.message }, 'dead-letter queue error'));
   const processor = createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
