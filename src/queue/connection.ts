@@ -12,15 +12,15 @@ export type ConnectionRole = 'producer' | 'worker';
  *
  * Both keep reconnecting in the background, backing off to at most two seconds.
  */
-export function redisConnection(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
+export function redisConnection(url: string, role: ConnectionRole): Redis {
   const common: RedisOptions = {
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     connectTimeout: 5000,
-    ...extra,
   };
   const byRole: RedisOptions =
     role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1 }
+      ? // commandTimeout: a Redis that accepts the connection but stops answering must not hang uploads either.
+        { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5000 }
       : { enableOfflineQueue: true, maxRetriesPerRequest: null };
   return new Redis(url, { ...common, ...byRole });
 }
@@ -36,7 +36,7 @@ export function isRedisUnavailable(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return (
     err.name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Stream isn't writeable/i.test(err.message) ||
+    /enableOfflineQueue|Connection is closed|Stream isn't writeable|Command timed out/i.test(err.message) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code ?? '')
   );
 }

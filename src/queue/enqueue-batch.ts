@@ -41,6 +41,10 @@ export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedI
       }),
     );
   } catch (err) {
+    // A reply lost after the MULTI committed (a timeout, a reset) looks like a failure too;
+    // undoing then would strand queued jobs without their batch and inputs. One job tells.
+    const committed = await deps.queue.getJob((files[0] as BatchFile).jobId).then(Boolean, () => false);
+    if (committed) return { batchId, createdAt, files };
     await deps.batches.remove(batchId).catch(() => undefined);
     throw err;
   }

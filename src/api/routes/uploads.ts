@@ -1,6 +1,5 @@
 import type { Request } from 'express';
 import { Router } from 'express';
-import { isRedisUnavailable } from '../../queue/connection';
 import { enqueueBatch } from '../../queue/enqueue-batch';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
@@ -20,7 +19,6 @@ function acceptBatch(deps: AppDeps, receive: UploadReceiver, req: Request, res: 
       return await enqueueBatch(deps, uploads, deps.spec);
     } catch (err) {
       await discardUploads(uploads);
-      if (isRedisUnavailable(err)) throw new HttpError('QUEUE_UNAVAILABLE', 'The job queue is unreachable; nothing was stored, try again shortly', { cause: err });
       throw err;
     }
   });
