@@ -22,7 +22,7 @@ export interface AppDeps {
   readonly processedDir: string;
   readonly corsOrigin?: string | undefined;
   /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN, NODE_ENV). Required, so a forgotten one cannot open them. */
-  readonly adminToken: AdminAccess;
+  readonly adminAccess: AdminAccess;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
 }

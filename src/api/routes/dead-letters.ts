@@ -7,7 +7,7 @@ import { DeadLetterParams, DeadLetterQuery, parseParams, parseQuery, type DeadLe
 
 export function deadLettersRouter(deps: AppDeps): Router {
   const router = Router();
-  router.use('/dead-letters', requireAdminToken(deps.adminToken));
+  router.use('/dead-letters', requireAdminToken(deps.adminAccess));
 
   router.get('/dead-letters', async (req, res) => {
     const { offset, limit } = parseQuery(DeadLetterQuery, req.query);
