@@ -4,10 +4,9 @@ import { sendToDeadLetter, type DeadLetterQueue } from '../queue/dead-letter';
 import type { ImageQueue } from '../queue/jobs';
 
 /**
- * Dead-letters every recently failed job that has no letter yet. The worker's 'failed' event
- * does not fire for jobs BullMQ fails itself (stalled more than maxStalledCount: an image that
- * crashes the worker every time), nor for a failure whose worker died before sending the
- * letter. Sending is idempotent, so every worker can run this.
+ * Dead-letters every recently failed job that has no letter yet: the worker's 'failed'
+ * listener sends letters, but not if its process dies between BullMQ recording the failure
+ * and the letter being written. Sending is idempotent, so every worker can run this.
  */
 export async function reconcileDeadLetters(deps: { queue: ImageQueue; deadLetters: DeadLetterQueue; batches: BatchStore }, newest = 100): Promise<number> {
   let sent = 0;

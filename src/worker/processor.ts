@@ -47,8 +47,8 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
       );
     } catch (err) {
       if (err instanceof InvalidImageError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
-      // Retried with backoff. The reason is shown to clients: an errno code, never a server path.
-      deps.logger.warn({ err, jobId: job.id, attempt: job.attemptsMade + 1 }, 'attempt failed');
+      // Retried with backoff. The reason is shown to clients: an errno code, never a server
+      // path; the original travels as the cause, which the worker logs.
       const code = (err as NodeJS.ErrnoException).code;
       throw new Error(code ? `OUTPUT_WRITE_FAILED: ${code}` : 'PROCESSING_FAILED: a transient error; see the worker log', { cause: err });
     }

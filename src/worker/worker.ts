@@ -57,13 +57,13 @@ export function createImageWorker(deps: WorkerDeps): ImageWorker {
     );
   });
 
-  // The fast path; jobs BullMQ fails without this event (stalled too often) and any this
-  // misses (a crash right after the failure) are caught by the dead-letter reconciler.
+  // The fast path. A failure whose worker died before this ran is caught by the dead-letter
+  // reconciler. The error's cause holds the full (server-side) error; the reason is public.
   worker.on('failed', (job, err) => {
     if (!job) return;
     const log = logger.child({ jobId: job.id, batchId: job.data.batchId });
     if (!isFinalFailure(job, err)) {
-      log.warn({ attemptsMade: job.attemptsMade, reason: err.message }, 'attempt failed; will retry');
+      log.warn({ attemptsMade: job.attemptsMade, err }, 'attempt failed; will retry');
       return;
     }
     sendToDeadLetter(deps, job).then(
