@@ -43,10 +43,10 @@ function toFileState(state: string): FileState {
   }
 }
 
-async function fileStatusOfJob(job: ImageJob): Promise<FileStatus> {
+async function fileStatusOfJob(jobId: string, job: ImageJob): Promise<FileStatus> {
   const state = toFileState(await job.getState());
   return {
-    jobId: job.id ?? '',
+    jobId,
     originalName: job.data.originalName,
     state,
     progress: state === 'completed' ? 100 : typeof job.progress === 'number' ? job.progress : 0,
@@ -66,7 +66,7 @@ function fileStatusOfOutcome(jobId: string, originalName: string, outcome: FileO
 
 export async function readJobStatus(queue: ImageQueue, jobId: string): Promise<JobStatus | undefined> {
   const job = await queue.getJob(jobId);
-  return job ? { ...(await fileStatusOfJob(job)), batchId: job.data.batchId } : undefined;
+  return job ? { ...(await fileStatusOfJob(jobId, job)), batchId: job.data.batchId } : undefined;
 }
 
 /**
@@ -81,7 +81,7 @@ export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, ba
       const outcome = batch.outcomes.get(jobId);
       if (outcome) return fileStatusOfOutcome(jobId, originalName, outcome);
       const job = await queue.getJob(jobId);
-      if (job) return fileStatusOfJob(job);
+      if (job) return fileStatusOfJob(jobId, job);
       return { jobId, originalName, state: 'unknown', progress: 0, result: null, failedReason: null, attemptsMade: 0 };
     }),
   );
