@@ -3,7 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
-import { cors } from './cors';
+import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
 import { buildOpenApiDocument } from './openapi';
@@ -40,7 +40,7 @@ export function createApp(deps: AppDeps): Express {
   );
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"] } } }));
-  app.use(cors(deps.corsOrigin));
+  app.use(corsFor(deps.corsOrigin));
   // No route takes JSON yet; any that does gets this small limit rather than the default 100 KB.
   app.use(express.json({ limit: '16kb' }));
 
