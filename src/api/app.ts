@@ -6,7 +6,7 @@ import swaggerUi from 'swagger-ui-express';
 import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
-import { buildOpenApiDocument } from './openapi';
+import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
 import { healthRouter } from './routes/health';
@@ -44,13 +44,14 @@ export function createApp(deps: AppDeps): Express {
   // No route takes JSON yet; any that does gets this small limit rather than the default 100 KB.
   app.use(express.json({ limit: '16kb' }));
 
-  app.use(healthRouter(deps));
-  app.use(uploadsRouter(deps));
-  app.use(batchesRouter(deps));
-  app.use(jobsRouter(deps));
-  app.use(deadLettersRouter(deps));
+  const registry = createOpenApiRegistry();
+  app.use(healthRouter(deps, registry));
+  app.use(uploadsRouter(deps, registry));
+  app.use(batchesRouter(deps, registry));
+  app.use(jobsRouter(deps, registry));
+  app.use(deadLettersRouter(deps, registry));
 
-  const document = buildOpenApiDocument(deps.uploads);
+  const document = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(document);
   });

@@ -1,25 +1,15 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { PipelineSpec } from '../pipeline';
-import type { BatchStore } from '../queue/batch-store';
-import type { DeadLetterQueue } from '../queue/dead-letter';
-import type { ImageQueue, JobPolicy } from '../queue/jobs';
+import type { Imgflow } from '../core/imgflow';
 import type { AdminAccess } from './admin-auth';
 import type { InFlight } from './in-flight';
 import type { UploadLimits } from './multipart';
 
-/** Everything the HTTP layer needs, built by main.ts (or by a test) and handed to createApp. */
+/** Everything the HTTP layer needs, built by compose.ts (or by a test) and handed to createApp. */
 export interface AppDeps {
   readonly logger: Logger;
-  /** The producer connection: fails fast while Redis is down. */
-  readonly redis: Redis;
-  readonly queue: ImageQueue;
-  readonly deadLetters: DeadLetterQueue;
-  readonly batches: BatchStore;
-  readonly policy: JobPolicy;
-  readonly spec: PipelineSpec;
+  /** The use cases; routes are adapters over it. */
+  readonly imgflow: Imgflow;
   readonly uploads: UploadLimits;
-  readonly processedDir: string;
   readonly corsOrigin?: string | undefined;
   /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN, NODE_ENV). Required, so a forgotten one cannot open them. */
   readonly adminAccess: AdminAccess;

@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
+import { AppError } from '../core/errors';
 import { isRedisUnavailable } from '../queue/connection';
 import { sanitizeOriginalName } from './multipart';
 import { HttpError, problems, type ProblemCode } from './errors';
@@ -39,6 +40,8 @@ function isClientAbort(err: unknown, clientGone: boolean): boolean {
 
 function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientGone: boolean): HttpError {
   if (err instanceof HttpError) return err;
+  // A use case's refusal carries a code of the catalogue (checked at compile time).
+  if (err instanceof AppError) return new HttpError(err.code, err.message, { cause: err });
   if (isClientAbort(err, clientGone)) return new HttpError('REQUEST_ABORTED', 'The client disconnected before the request completed', { cause: err });
   if (err instanceof MulterError) {
     const code = MULTER_CODES[err.code] ?? 'MALFORMED_MULTIPART';

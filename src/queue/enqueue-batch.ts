@@ -12,6 +12,12 @@ export interface UploadedImage {
   readonly type: ImageType;
 }
 
+export interface EnqueuedBatch {
+  readonly batchId: string;
+  readonly createdAt: string;
+  readonly files: BatchFile[];
+}
+
 export interface EnqueueDeps {
   readonly queue: ImageQueue;
   readonly redis: Redis;
@@ -23,7 +29,7 @@ export interface EnqueueDeps {
  * Records a batch and adds one job per image, all or nothing: BullMQ's addBulk is a single
  * MULTI, and if it fails the batch record written just before is removed again.
  */
-export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec): Promise<{ batchId: string; createdAt: string; files: BatchFile[] }> {
+export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec): Promise<EnqueuedBatch> {
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();

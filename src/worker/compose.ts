@@ -1,11 +1,7 @@
-import { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import sharp from 'sharp';
 import type { Config } from '../config';
-import { createBatchStore } from '../queue/batch-store';
-import { redisConnection } from '../queue/connection';
-import type { DeadLetterQueue } from '../queue/dead-letter';
-import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
+import { openPorts } from '../core/ports';
 import type { ShutdownStep } from '../shutdown';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
@@ -26,17 +22,12 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   sharp.concurrency(config.worker.sharpThreads);
   sharp.cache(false);
 
-  const { url, prefix } = config.redis;
-  const redis = redisConnection(url, 'worker');
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
-  const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
-  deadLetters.on('error', (err) => logger.debug({ err: err.message }, 'dead-letter queue error'));
+  const ports = openPorts(config, logger, 'worker');
+  const { redis, batches, deadLetters, queue: images } = ports;
+  const { prefix } = config.redis;
   const processor = createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
   const createWorker = () =>
     createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploadDir: config.uploads.dir, logger, options: config.worker });
-  const images: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
-  images.on('error', (err) => logger.debug({ err: err.message }, 'image queue error'));
   const worker = superviseWorker(createWorker, () => images.getJobCounts('wait', 'active'), logger, { idleMs: config.worker.watchdogIdleMs });
   const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(
@@ -53,8 +44,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
       ['worker', () => worker.close()], // lets active jobs finish; the rest stay queued
       ['file retention', retention.stop],
       ['dead-letter reconciler', reconciler.stop],
-      ['queues', () => Promise.all([images.close(), deadLetters.close()])],
-      ['redis', () => redis.quit()],
+      ...ports.closeSteps,
     ],
   };
 }

@@ -36,11 +36,11 @@ describe('lock renewal while Sharp keeps every core busy', () => {
     });
     // The spec is data: a large AVIF output makes each job take several seconds of CPU.
     const slowSpec = { ...DEFAULT_SPEC, width: 1200, format: 'avif' as const, quality: 60 };
-    const { files } = await enqueueBatch(stack.api.deps, images, slowSpec);
+    const { files } = await enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs }, images, slowSpec);
 
     const jobs = await waitFor(
       async () => {
-        const all = await Promise.all(files.map((f) => stack.api.deps.queue.getJob(f.jobId)));
+        const all = await Promise.all(files.map((f) => stack.api.ports.queue.getJob(f.jobId)));
         return all.every((j) => j?.finishedOn) && all;
       },
       { timeoutMs: 80_000, intervalMs: 200, what: 'slow jobs finished' },

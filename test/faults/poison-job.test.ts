@@ -33,7 +33,7 @@ describe('jobs that fail outside the worker\'s failed handler', () => {
     const jobId = body.jobs[0].jobId as string;
 
     worker = await startWorkerProcess(stack.world);
-    await waitFor(async () => (await stack.api.deps.queue.getJobState(jobId)) === 'active', { intervalMs: 10, what: 'job active' });
+    await waitFor(async () => (await stack.api.ports.queue.getJobState(jobId)) === 'active', { intervalMs: 10, what: 'job active' });
     await worker.stop('SIGKILL');
     worker = await startWorkerProcess(stack.world);
 
@@ -59,7 +59,7 @@ describe('jobs that fail outside the worker\'s failed handler', () => {
     const bare = new Worker(IMAGE_QUEUE, async () => {
       throw new UnrecoverableError('CORRUPT_IMAGE: pretend');
     }, { connection: new Redis(stack.world.config.redis.url, { maxRetriesPerRequest: null }), prefix: stack.world.prefix });
-    await waitFor(async () => (await stack.api.deps.queue.getJobState(jobId)) === 'failed', { what: 'job failed' });
+    await waitFor(async () => (await stack.api.ports.queue.getJobState(jobId)) === 'failed', { what: 'job failed' });
     await bare.close();
     await (await bare.client).quit();
     worker = await startWorkerProcess(stack.world);

@@ -54,7 +54,7 @@ describe('worker SIGKILLed mid-batch, several times in a row', () => {
         async () => {
           const batch = await batchOf(accepted.batchId);
           const states = active.map((id: string) => batch.files.find((f: { jobId: string }) => f.jobId === id).state);
-          const stillHeld = await Promise.all(active.map((id: string) => stack.api.deps.queue.getJob(id).then((j) => j?.processedOn)));
+          const stillHeld = await Promise.all(active.map((id: string) => stack.api.ports.queue.getJob(id).then((j) => j?.processedOn)));
           return states.every((s: string) => s !== 'active') || stillHeld.some((p) => p !== undefined && p > restarted) ? true : undefined;
         },
         { timeoutMs: 30_000, intervalMs: 100, what: 'killed jobs recovered' },
@@ -78,7 +78,7 @@ describe('worker SIGKILLed mid-batch, several times in a row', () => {
     const counters = await redis.hmget(`${stack.world.prefix}:images:batch:${accepted.batchId}`, 'completed', 'failed');
     redis.disconnect();
     expect(counters).toEqual([String(FILES), null]);
-    expect(await stack.api.deps.queue.getActiveCount()).toBe(0);
+    expect(await stack.api.ports.queue.getActiveCount()).toBe(0);
 
     for (const ms of recoveries) expect(ms).toBeLessThan(RECOVERY_LIMIT_MS);
     process.stdout.write(`stalled-job recovery after restart (ms): ${recoveries.join(', ')}\n`);

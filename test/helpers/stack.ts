@@ -73,7 +73,7 @@ export interface TestStack {
 export async function startStack(options: { env?: Record<string, string>; worker?: boolean; world?: TestWorld } = {}): Promise<TestStack> {
   const world = options.world ?? createTestWorld(options.env);
   const api = composeApi(world.config, world.logger);
-  await api.deps.queue.waitUntilReady();
+  await api.ports.queue.waitUntilReady();
   const worker = options.worker ? composeWorker(world.config, world.logger) : undefined;
   if (worker) {
     void worker.worker.run();

@@ -109,7 +109,7 @@ describe('bad uploads: status, code, and nothing stored or queued', () => {
     // Checked at once: the answer must come after the cleanup, not before it.
     expect(readdirSync(stack.world.uploadDir)).toEqual([]);
     expect(await keysUnderPrefix()).toEqual(keysBefore);
-    expect(await stack.api.deps.queue.count()).toBe(0);
+    expect(await stack.api.ports.queue.count()).toBe(0);
   });
 
   it.each([

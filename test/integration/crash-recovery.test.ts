@@ -35,7 +35,7 @@ describe('a worker SIGKILLed while jobs are active', () => {
   it('completes every job exactly once after a new worker starts, with one output per job', async () => {
     // The recovery bound below rests on the shipped lock and stalled-check settings.
     expect(stack.world.config.worker).toMatchObject({ lockDurationMs: 6000, stalledIntervalMs: 3000 });
-    const queue = stack.api.deps.queue;
+    const queue = stack.api.ports.queue;
 
     const photo = await generateImage({ width: 3000, height: 2000, format: 'jpeg' });
     const req = stack.request.post('/process-images');

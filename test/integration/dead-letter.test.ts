@@ -72,7 +72,7 @@ describe('a corrupt image', () => {
   it('goes back on the queue from POST /dead-letters/:id/retry and completes once its input is fixed', async () => {
     const jobId = broken.jobs[0]?.jobId as string;
     // The stored upload is still there (only completed jobs delete theirs): repair it in place.
-    const job = await stack.api.deps.queue.getJob(jobId);
+    const job = await stack.api.ports.queue.getJob(jobId);
     const input = path.join(stack.world.uploadDir, job?.data.inputFile as string);
     expect(existsSync(input)).toBe(true);
     copyFileSync(fixtures.rgbaPng, input);

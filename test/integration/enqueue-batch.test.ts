@@ -17,7 +17,7 @@ describe('enqueueBatch when addBulk reports an error', () => {
 
   /** The real queue, with addBulk failing before or after it reaches Redis. */
   function faultyQueue(when: 'before' | 'after'): ImageQueue {
-    const queue = stack.api.deps.queue;
+    const queue = stack.api.ports.queue;
     const faulty = Object.create(queue) as ImageQueue;
     faulty.addBulk = async (jobs) => {
       if (when === 'after') await queue.addBulk(jobs);
@@ -27,14 +27,14 @@ describe('enqueueBatch when addBulk reports an error', () => {
   }
 
   it('keeps a batch whose MULTI committed although the reply was lost', async () => {
-    const { batchId, files } = await enqueueBatch({ ...stack.api.deps, queue: faultyQueue('after') }, images, DEFAULT_SPEC);
-    expect(await stack.api.deps.batches.get(batchId)).toBeDefined();
-    for (const { jobId } of files) expect(await stack.api.deps.queue.getJob(jobId)).toBeDefined();
+    const { batchId, files } = await enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs, queue: faultyQueue('after') }, images, DEFAULT_SPEC);
+    expect(await stack.api.ports.batches.get(batchId)).toBeDefined();
+    for (const { jobId } of files) expect(await stack.api.ports.queue.getJob(jobId)).toBeDefined();
   });
 
   it('undoes the batch record when nothing was committed, and rethrows', async () => {
-    const keysBefore = await stack.api.deps.redis.keys(`${stack.world.prefix}:images:batch:*`);
-    await expect(enqueueBatch({ ...stack.api.deps, queue: faultyQueue('before') }, images, DEFAULT_SPEC)).rejects.toThrow('Command timed out');
-    expect(await stack.api.deps.redis.keys(`${stack.world.prefix}:images:batch:*`)).toEqual(keysBefore);
+    const keysBefore = await stack.api.ports.redis.keys(`${stack.world.prefix}:images:batch:*`);
+    await expect(enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs, queue: faultyQueue('before') }, images, DEFAULT_SPEC)).rejects.toThrow('Command timed out');
+    expect(await stack.api.ports.redis.keys(`${stack.world.prefix}:images:batch:*`)).toEqual(keysBefore);
   });
 });

@@ -213,7 +213,7 @@ describe('fuzzing the upload routes', () => {
     };
     await Promise.all(Array.from({ length: LANES }, runLane));
 
-    const stored = await Promise.all(acceptedJobIds.map(async (id) => (await stack.api.deps.queue.getJob(id))?.data.inputFile));
+    const stored = await Promise.all(acceptedJobIds.map(async (id) => (await stack.api.ports.queue.getJob(id))?.data.inputFile));
     const onDisk = readdirSync(stack.world.uploadDir).filter((f) => !f.startsWith('.'));
     const summary = { seed: SEED, ran, seconds: (Date.now() - started) / 1000, statuses: Object.fromEntries([...statuses].sort()), acceptedFiles: acceptedJobIds.length, filesOnDisk: onDisk.length };
     console.log(`fuzz: ${JSON.stringify(summary)}`); // the figures the issue asks for

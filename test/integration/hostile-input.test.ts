@@ -53,7 +53,7 @@ beforeAll(async () => {
 const filesIn = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.'));
 
 async function jobCount(stack: TestStack): Promise<number> {
-  const counts = await stack.api.deps.queue.getJobCounts();
+  const counts = await stack.api.ports.queue.getJobCounts();
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
 
@@ -93,7 +93,7 @@ interface Aftermath {
  * already accepted was disturbed.
  */
 async function underAttack(stack: TestStack, attack: Attack): Promise<Aftermath> {
-  const queue = stack.api.deps.queue;
+  const queue = stack.api.ports.queue;
   await queue.pause();
   let aftermath: Aftermath;
   let before: string;
@@ -123,7 +123,7 @@ async function expectAccepted(stack: TestStack, { res, newFiles, newJobs }: Afte
   expect(res.status).toBe(202);
   const jobIds: string[] = res.body.jobs?.map((j: { jobId: string }) => j.jobId) ?? [res.body.jobId];
   expect(newJobs).toBe(jobIds.length);
-  const stored = await Promise.all(jobIds.map(async (id) => (await stack.api.deps.queue.getJob(id))?.data.inputFile));
+  const stored = await Promise.all(jobIds.map(async (id) => (await stack.api.ports.queue.getJob(id))?.data.inputFile));
   expect(newFiles.sort()).toEqual([...stored].sort());
   for (const name of newFiles) expect(name).toMatch(UUID_V4);
   return { batchId: res.body.batchId, jobIds };
@@ -330,7 +330,7 @@ describe('what the upload check lets through, the worker stops', () => {
 
   it('renders an allowed SVG to pixels: its script never runs and it loads no neighbouring upload', async () => {
     const neighbour = await stack.request.post('/process-images').attach('images', fixtures.photoJpeg).expect(202);
-    const stored = (await stack.api.deps.queue.getJob(neighbour.body.jobs[0].jobId))?.data.inputFile;
+    const stored = (await stack.api.ports.queue.getJob(neighbour.body.jobs[0].jobId))?.data.inputFile;
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="64" height="32">
       <script>alert(1)</script><image width="64" height="32" xlink:href="${stored}"/><image width="64" height="32" href="file:///etc/hostname"/></svg>`;
     const res = await stack.request.post('/process-images').attach('images', Buffer.from(svg), 'evil.svg').expect(202);

@@ -44,7 +44,7 @@ describe('security defaults', () => {
     expect(res.body.batchId).toMatch(UUID_V4);
     for (const job of res.body.jobs) {
       expect(job.jobId).toMatch(UUID_V4);
-      const stored = await stack.api.deps.queue.getJob(job.jobId);
+      const stored = await stack.api.ports.queue.getJob(job.jobId);
       const data = JSON.stringify(stored?.data);
       expect(data).not.toContain(stack.world.uploadDir);
       expect(data).not.toContain('redis://');

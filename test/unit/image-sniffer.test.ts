@@ -1,7 +1,9 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { describeAcceptedTypes, ImageSniffer } from '../../src/api/image-sniffer';
-import { buildOpenApiDocument } from '../../src/api/openapi';
+import { InFlight } from '../../src/api/in-flight';
+import { buildOpenApiDocument, createOpenApiRegistry } from '../../src/api/openapi';
+import { uploadsRouter } from '../../src/api/routes/uploads';
 
 const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>');
 const pdf = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
@@ -33,7 +35,11 @@ describe('ImageSniffer', () => {
 
 describe('the OpenAPI upload descriptions', () => {
   it.each([false, true])('use the same wording as the error detail (allowSvg %s)', (allowSvg) => {
-    const doc = buildOpenApiDocument({ maxFiles: 2, maxFileSizeBytes: 1024, allowSvg });
+    // The upload routes register their own entries; building them touches no queue.
+    const registry = createOpenApiRegistry();
+    const uploads = { dir: '/nonexistent', maxFiles: 2, maxFileSizeBytes: 1024, maxInputPixels: 1e6, allowSvg };
+    uploadsRouter({ uploads, inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')) } }, registry);
+    const doc = buildOpenApiDocument(registry);
     for (const route of ['/upload', '/process-images']) {
       expect(doc.paths?.[route]?.post?.description).toContain(`${describeAcceptedTypes(allowSvg)}, recognised by content`);
     }

@@ -1,16 +1,24 @@
-import { Router } from 'express';
-import { readBatchStatus } from '../../queue/job-status';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { AppDeps } from '../deps';
-import { HttpError } from '../errors';
-import { BatchParams, parseParams, type BatchStatus } from '../schemas';
+import { documentedRouter } from '../documented-router';
+import { json, problemResponses, READ_ERRORS } from '../openapi';
+import { BatchParams, BatchStatus, parseParams } from '../schemas';
 
-export function batchesRouter(deps: AppDeps): Router {
-  const router = Router();
-  router.get('/batches/:batchId', async (req, res) => {
-    const { batchId } = parseParams(BatchParams, req.params);
-    const batch: BatchStatus | undefined = await readBatchStatus(deps.queue, deps.batches, batchId);
-    if (!batch) throw new HttpError('BATCH_NOT_FOUND', `No batch ${batchId}; batches are kept for a limited time`);
-    res.json(batch);
-  });
+export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegistry) {
+  const { router, route } = documentedRouter(registry);
+  route(
+    {
+      method: 'get',
+      path: '/batches/{batchId}',
+      summary: 'Status of a batch and each of its files',
+      request: { params: BatchParams },
+      responses: { 200: json(BatchStatus, 'The batch'), ...problemResponses([...READ_ERRORS, 'BATCH_NOT_FOUND']) },
+    },
+    async (req, res) => {
+      const { batchId } = parseParams(BatchParams, req.params);
+      const batch: BatchStatus = await deps.imgflow.getBatch(batchId);
+      res.json(batch);
+    },
+  );
   return router;
 }

@@ -1,16 +1,28 @@
-import { Router } from 'express';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { AppDeps } from '../deps';
+import { documentedRouter } from '../documented-router';
 import { HttpError } from '../errors';
+import { json, problemResponses } from '../openapi';
+import { Health } from '../schemas';
 
-export function healthRouter(deps: Pick<AppDeps, 'redis'>): Router {
-  const router = Router();
-  router.get('/healthz', (_req, res) => {
+export function healthRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegistry) {
+  const { router, route } = documentedRouter(registry);
+
+  route({ method: 'get', path: '/healthz', summary: 'Liveness: the process is up', responses: { 200: json(Health, 'Up') } }, (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
-    const ready = deps.redis.status === 'ready' && (await deps.redis.ping().then(() => true, () => false));
-    if (!ready) throw new HttpError('QUEUE_UNAVAILABLE', 'Redis is not reachable');
-    res.json({ status: 'ready' });
-  });
+
+  route(
+    {
+      method: 'get',
+      path: '/readyz',
+      summary: 'Readiness: Redis is reachable',
+      responses: { 200: json(Health, 'Ready'), ...problemResponses(['QUEUE_UNAVAILABLE']) },
+    },
+    async (_req, res) => {
+      if (!(await deps.imgflow.isReady())) throw new HttpError('QUEUE_UNAVAILABLE', 'Redis is not reachable');
+      res.json({ status: 'ready' });
+    },
+  );
   return router;
 }

@@ -1,39 +1,53 @@
-import path from 'node:path';
-import { Router } from 'express';
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { mimeTypeOf } from '../../pipeline';
-import { readJobStatus } from '../../queue/job-status';
 import type { AppDeps } from '../deps';
-import { HttpError } from '../errors';
-import { JobParams, parseParams, type JobStatus } from '../schemas';
+import { documentedRouter } from '../documented-router';
+import { AppError } from '../../core/errors';
+import { isErrno } from '../../errno';
+import { binary, json, problemResponses, READ_ERRORS } from '../openapi';
+import { JobParams, JobStatus, parseParams } from '../schemas';
 
-export function jobsRouter(deps: AppDeps): Router {
-  const router = Router();
+export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegistry) {
+  const { router, route } = documentedRouter(registry);
 
-  const findJob = async (params: unknown): Promise<JobStatus> => {
-    const { jobId } = parseParams(JobParams, params);
-    const job = await readJobStatus(deps.queue, jobId);
-    if (!job) throw new HttpError('JOB_NOT_FOUND', `No job ${jobId}; finished jobs are kept for a limited time`);
-    return job;
-  };
+  route(
+    {
+      method: 'get',
+      path: '/jobs/{jobId}',
+      summary: 'Status of one job (one file)',
+      request: { params: JobParams },
+      responses: { 200: json(JobStatus, 'The job'), ...problemResponses([...READ_ERRORS, 'JOB_NOT_FOUND']) },
+    },
+    async (req, res) => {
+      const { jobId } = parseParams(JobParams, req.params);
+      const job: JobStatus = await deps.imgflow.getJob(jobId);
+      res.json(job);
+    },
+  );
 
-  router.get('/jobs/:jobId', async (req, res) => {
-    res.json(await findJob(req.params));
-  });
-
-  router.get('/jobs/:jobId/result', async (req, res) => {
-    const job = await findJob(req.params);
-    if (job.state !== 'completed' || !job.result) {
-      throw new HttpError('RESULT_NOT_READY', `Job ${job.jobId} is ${job.state}; the result exists once it is completed`);
-    }
-    const file = path.join(deps.processedDir, path.basename(job.result.outputPath));
-    res.type(mimeTypeOf(job.result.format));
-    await new Promise<void>((resolve, reject) =>
-      res.sendFile(file, { dotfiles: 'deny', headers: { 'Cache-Control': 'private, max-age=3600' } }, (err) => {
-        if (!err) return resolve();
-        reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new HttpError('RESULT_EXPIRED', `The output of job ${job.jobId} has been removed by retention`) : err);
-      }),
-    );
-  });
+  route(
+    {
+      method: 'get',
+      path: '/jobs/{jobId}/result',
+      summary: 'Download the processed image',
+      request: { params: JobParams },
+      responses: {
+        200: { description: 'The processed image', content: { 'image/jpeg': { schema: binary }, 'image/png': { schema: binary }, 'image/webp': { schema: binary }, 'image/avif': { schema: binary } } },
+        ...problemResponses([...READ_ERRORS, 'JOB_NOT_FOUND', 'RESULT_NOT_READY', 'RESULT_EXPIRED']),
+      },
+    },
+    async (req, res) => {
+      const { jobId } = parseParams(JobParams, req.params);
+      const result = await deps.imgflow.findResult(jobId);
+      res.type(mimeTypeOf(result.format));
+      await new Promise<void>((resolve, reject) =>
+        res.sendFile(result.path, { dotfiles: 'deny', headers: { 'Cache-Control': 'private, max-age=3600' } }, (err) => {
+          if (!err) return resolve();
+          reject(isErrno(err, 'ENOENT') ? new AppError('RESULT_EXPIRED', `The output of job ${jobId} has been removed by retention`) : err);
+        }),
+      );
+    },
+  );
 
   return router;
 }

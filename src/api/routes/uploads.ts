@@ -1,22 +1,34 @@
+import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request } from 'express';
-import { Router } from 'express';
-import { enqueueBatch } from '../../queue/enqueue-batch';
+import { z } from 'zod';
+import type { Imgflow } from '../../core/imgflow';
 import type { AppDeps } from '../deps';
-import { HttpError } from '../errors';
+import { documentedRouter } from '../documented-router';
+import { HttpError, type ProblemCode } from '../errors';
+import { describeAcceptedTypes } from '../image-sniffer';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
-import type { BatchAccepted, UploadAccepted } from '../schemas';
+import { binary, json, problemResponses } from '../openapi';
+import { BatchAccepted, UploadAccepted } from '../schemas';
+
+const UPLOAD_ERRORS: ProblemCode[] = [
+  'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS',
+  'FIELD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE',
+  'INTERNAL_ERROR',
+];
+
+type UploadDeps = Pick<AppDeps, 'uploads' | 'inFlight'> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
 
 /**
  * Receives and enqueues one request's files as a batch. If the client went away meanwhile, or
  * enqueueing fails, the stored files are removed: nothing is orphaned and no half batch exists.
  * Tracked as in flight, so a shutdown waits for it to finish either way.
  */
-function acceptBatch(deps: AppDeps, receive: UploadReceiver, req: Request, res: Parameters<UploadReceiver>[1]) {
+function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, res: Parameters<UploadReceiver>[1]) {
   return deps.inFlight.track(async () => {
     const uploads: StoredUpload[] = await receive(req, res);
     try {
       if (req.socket.destroyed) throw new HttpError('REQUEST_ABORTED', 'The client disconnected before the upload was accepted');
-      return await enqueueBatch(deps, uploads, deps.spec);
+      return await deps.imgflow.submitBatch(uploads);
     } catch (err) {
       await discardUploads(uploads);
       throw err;
@@ -24,28 +36,54 @@ function acceptBatch(deps: AppDeps, receive: UploadReceiver, req: Request, res: 
   });
 }
 
-export function uploadsRouter(deps: AppDeps): Router {
-  const router = Router();
-  const receiveImages = createUploadReceiver('images', deps.uploads.maxFiles, deps.uploads, deps.inFlight);
+export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
+  const { router, route } = documentedRouter(registry);
+  const { maxFiles, maxFileSizeBytes, allowSvg } = deps.uploads;
+  const receiveImages = createUploadReceiver('images', maxFiles, deps.uploads, deps.inFlight);
   const receiveMedia = createUploadReceiver('media', 1, deps.uploads, deps.inFlight);
+  const accepted = `${describeAcceptedTypes(allowSvg)}, recognised by content (magic bytes), not by name or declared type.`;
 
-  router.post('/process-images', async (req, res) => {
-    const { batchId, files } = await acceptBatch(deps, receiveImages, req, res);
-    const body: BatchAccepted = {
-      batchId,
-      statusUrl: `/batches/${batchId}`,
-      totalFiles: files.length,
-      jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })),
-    };
-    res.status(202).location(body.statusUrl).json(body);
-  });
+  route(
+    {
+      method: 'post',
+      path: '/process-images',
+      summary: 'Upload a batch of images',
+      description: `Stores 1–${maxFiles} images of at most ${maxFileSizeBytes} bytes each and queues one job per file, all or nothing. ${accepted} Answers at once; processing happens in the background. Follow the batch at \`statusUrl\` (also in \`Location\`).`,
+      request: { body: { required: true, content: { 'multipart/form-data': { schema: z.object({ images: z.array(binary).min(1).max(maxFiles) }) } } } },
+      responses: {
+        202: { ...json(BatchAccepted, 'Accepted: every file is queued'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } } } },
+        ...problemResponses(UPLOAD_ERRORS),
+      },
+    },
+    async (req, res) => {
+      const { batchId, files } = await acceptBatch(deps, receiveImages, req, res);
+      const body: BatchAccepted = {
+        batchId,
+        statusUrl: `/batches/${batchId}`,
+        totalFiles: files.length,
+        jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })),
+      };
+      res.status(202).location(body.statusUrl).json(body);
+    },
+  );
 
-  router.post('/upload', async (req, res) => {
-    const { batchId, files } = await acceptBatch(deps, receiveMedia, req, res);
-    const jobId = files[0]?.jobId as string;
-    const body: UploadAccepted = { jobId, batchId, statusUrl: `/jobs/${jobId}` };
-    res.status(202).location(body.statusUrl).json(body);
-  });
+  route(
+    {
+      method: 'post',
+      path: '/upload',
+      summary: 'Upload one image',
+      description: `Single-file form for simple clients: field \`media\`. ${accepted}`,
+      request: { body: { required: true, content: { 'multipart/form-data': { schema: z.object({ media: binary }) } } } },
+      responses: { 202: json(UploadAccepted, 'Accepted: the file is queued'), ...problemResponses(UPLOAD_ERRORS) },
+    },
+    async (req, res) => {
+      const { batchId, files } = await acceptBatch(deps, receiveMedia, req, res);
+      const [file] = files;
+      if (!file) throw new Error('an accepted upload has one file');
+      const body: UploadAccepted = { jobId: file.jobId, batchId, statusUrl: `/jobs/${file.jobId}` };
+      res.status(202).location(body.statusUrl).json(body);
+    },
+  );
 
   return router;
 }

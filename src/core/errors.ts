@@ -1,0 +1,13 @@
+/** What a use case can refuse with; every entry point maps these codes to its own answer (HTTP: errors.ts). */
+export type AppErrorCode = 'BATCH_NOT_FOUND' | 'JOB_NOT_FOUND' | 'RESULT_NOT_READY' | 'RESULT_EXPIRED' | 'DEAD_LETTER_NOT_FOUND';
+
+export class AppError extends Error {
+  override name = 'AppError';
+  constructor(
+    readonly code: AppErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

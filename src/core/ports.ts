@@ -1,0 +1,44 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import { createBatchStore, type BatchStore } from '../queue/batch-store';
+import { redisConnection, type ConnectionRole } from '../queue/connection';
+import type { DeadLetterQueue } from '../queue/dead-letter';
+import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
+import type { ShutdownStep } from '../shutdown';
+
+/** What every process works through: the queues, the batch store and the connection under them. */
+export interface Ports {
+  /** Shared by the queues and the batch store; its role decides whether commands fail fast or wait. */
+  readonly redis: Redis;
+  readonly queue: ImageQueue;
+  readonly deadLetters: DeadLetterQueue;
+  readonly batches: BatchStore;
+  /** In order: the queues, then the connection. A process closes what it built on top first. */
+  readonly closeSteps: readonly ShutdownStep[];
+}
+
+/**
+ * Opens the ports from config, the one place the queues and the batch store are wired.
+ * `producer` fails fast while Redis is down (the API answers 503 at once); `worker` waits it out.
+ */
+export function openPorts(config: Config, logger: Logger, role: ConnectionRole): Ports {
+  const { url, prefix } = config.redis;
+  const redis = redisConnection(url, role);
+  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const queue: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
+  const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
+  for (const q of [queue, deadLetters]) q.on('error', (err) => logger.debug({ err: err.message, queue: q.name }, 'queue error'));
+  const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
+  return {
+    redis,
+    queue,
+    deadLetters,
+    batches,
+    closeSteps: [
+      ['queues', () => Promise.all([queue.close(), deadLetters.close()])],
+      ['redis', () => redis.quit()],
+    ],
+  };
+}
