@@ -1,23 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { pingRedis as pingLauncher, startRedisServer as startLauncherRedis, stopProcess } from '../../src/launch/redis-server';
 
+/** Whether a Redis answers PING at `url`: the launcher's probe, as a boolean. */
 export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
-  // disconnectTimeout: ioredis otherwise leaves a 2 s timer behind for a socket that was refused
-  // (it waits for a 'close' that already happened), which holds a Jest worker open after its tests.
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, disconnectTimeout: 50 });
-  client.on('error', () => undefined);
-  try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    client.disconnect();
-  }
+  return (await pingLauncher(url, timeoutMs)).ok;
 }
 
 export function freePort(): Promise<number> {
@@ -42,33 +33,20 @@ export interface RedisServer {
   restart(): Promise<RedisServer>;
 }
 
-/** Starts a private redis-server on a free port; AOF (everysec) on when asked, for durability tests. */
+/** Starts a private redis-server on a free port, the way `npm start` does; AOF (everysec) on when asked, for durability tests. */
 export async function startRedisServer(options: { appendonly?: boolean; port?: number; dir?: string } = {}): Promise<RedisServer> {
   const port = options.port ?? (await freePort());
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'imgflow-redis-'));
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no', '--logfile', path.join(dir, 'redis.log')];
-  if (options.appendonly) args.push('--appendonly', 'yes', '--appendfsync', 'everysec');
-  const child = spawn('redis-server', args, { stdio: 'ignore' });
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 10_000;
-  while (!(await pingRedis(url, 200))) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`redis-server did not start on port ${port}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const server: RedisServer = {
-    url,
+  const child = await startLauncherRedis({ port, dataDir: dir, appendonly: options.appendonly ?? false });
+  return {
+    url: `redis://127.0.0.1:${port}`,
     port,
     dir,
     process: child,
-    stop: async (signal = 'SIGTERM') => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill(signal);
-      await exited;
-    },
+    // A crash test's SIGKILL must land as sent; the launcher's SIGKILL fallback only covers a hang.
+    stop: (signal = 'SIGTERM') => stopProcess(child, 10_000, signal),
     restart: () => startRedisServer({ ...options, port, dir }),
   };
-  return server;
 }
 
 export function removeDir(dir: string): void {
