@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { createBatchStore } from '../../src/queue/batch-store';
 import { IMAGE_QUEUE } from '../../src/queue/jobs';
 import { generateImage } from '../fixtures/images';
-import { filesIn, postImages } from '../helpers/http';
+import { bodyOf, filesIn, postImages } from '../helpers/http';
 import { startApiProcess, type ApiProcess } from '../helpers/processes';
 import { createTestWorld, waitFor, type TestWorld } from '../helpers/stack';
 
@@ -72,8 +72,8 @@ describe('uploads interrupted by a shutdown or by the client', () => {
 
     // No half batch: every accepted batch has all of its jobs, with their inputs on disk ...
     const batches = createBatchStore(redis, { prefix: world.prefix, ttlSeconds: 60 });
-    for (const { body } of accepted) {
-      const batch = await batches.get(body.batchId);
+    for (const reply of accepted) {
+      const batch = await batches.get(bodyOf(reply).batchId);
       expect(batch?.files).toHaveLength(2);
     }
     const inputs = await queuedInputs();

@@ -1,5 +1,6 @@
 import { generateImage } from '../fixtures/images';
-import { filesIn, getJson, postImages, type UploadFile } from '../helpers/http';
+import { BatchStatus, Health } from '../../src/api/schemas';
+import { bodyOf, filesIn, getJson, postImages, type UploadFile } from '../helpers/http';
 import { startApiProcess, startWorkerProcess, type ApiProcess, type ServiceProcess } from '../helpers/processes';
 import { removeDir, startRedisServer, type RedisServer } from '../helpers/redis';
 import { createTestWorld, waitFor, type TestWorld } from '../helpers/stack';
@@ -14,8 +15,8 @@ async function images(count: number, tag: number): Promise<UploadFile[]> {
 }
 
 async function batchDone(api: ApiProcess, batchId: string) {
-  const { status, body } = await getJson(`${api.baseUrl}/batches/${batchId}`);
-  return status === 200 && ['completed', 'completed-with-errors', 'failed'].includes(body.status) && body;
+  const { body } = await getJson(`${api.baseUrl}/batches/${batchId}`, BatchStatus);
+  return body && ['completed', 'completed-with-errors', 'failed'].includes(body.status) && body;
 }
 
 describe('Redis restarted under a running API and worker (AOF everysec)', () => {
@@ -44,29 +45,30 @@ describe('Redis restarted under a running API and worker (AOF everysec)', () => 
 
   async function restartRedis(): Promise<void> {
     redis = await redis.restart();
-    await waitFor(async () => (await getJson(`${api.baseUrl}/readyz`)).status === 200, { timeoutMs: 20_000, what: 'API ready again' });
+    await waitFor(async () => (await getJson(`${api.baseUrl}/readyz`, Health)).status === 200, { timeoutMs: 20_000, what: 'API ready again' });
   }
 
   it('keeps jobs accepted before a crash, and answers 503 fast, leaving no files, while Redis is down', async () => {
-    const accepted = await postImages(api.baseUrl, await images(10, 1));
-    expect(accepted.status).toBe(202);
+    const first = await postImages(api.baseUrl, await images(10, 1));
+    expect(first.status).toBe(202);
+    const accepted = bodyOf(first);
     await crashRedis();
     const uploadsBefore = filesIn(world.uploadDir).length;
 
     const during = await postImages(api.baseUrl, await images(3, 2));
     expect(during.status).toBe(503);
-    expect(during.body.code).toBe('QUEUE_UNAVAILABLE');
+    expect(during.problem?.code).toBe('QUEUE_UNAVAILABLE');
     expect(during.ms).toBeLessThan(3000);
-    expect((await getJson(`${api.baseUrl}/readyz`)).status).toBe(503);
-    expect((await getJson(`${api.baseUrl}/batches/${accepted.body.batchId}`)).status).toBe(503);
+    expect((await getJson(`${api.baseUrl}/readyz`, Health)).status).toBe(503);
+    expect((await getJson(`${api.baseUrl}/batches/${accepted.batchId}`, BatchStatus)).status).toBe(503);
     expect(filesIn(world.uploadDir)).toHaveLength(uploadsBefore);
 
     await restartRedis();
-    const batch = await getJson(`${api.baseUrl}/batches/${accepted.body.batchId}`);
-    expect(batch.body.progress).toMatchObject({ total: 10, waiting: 10 });
+    const batch = bodyOf(await getJson(`${api.baseUrl}/batches/${accepted.batchId}`, BatchStatus));
+    expect(batch.progress).toMatchObject({ total: 10, waiting: 10 });
 
     worker = await startWorkerProcess(world);
-    const done = await waitFor(() => batchDone(api, accepted.body.batchId), { timeoutMs: 60_000, intervalMs: 250, what: 'first batch' });
+    const done = await waitFor(() => batchDone(api, accepted.batchId), { timeoutMs: 60_000, intervalMs: 250, what: 'first batch' });
     expect(done.progress.completed).toBe(10);
   });
 
@@ -76,9 +78,10 @@ describe('Redis restarted under a running API and worker (AOF everysec)', () => 
     await new Promise((r) => setTimeout(r, 2000)); // long enough for the worker's connections to notice
     await restartRedis();
 
-    const after = await postImages(api.baseUrl, await images(4, 3));
-    expect(after.status).toBe(202);
-    const done = await waitFor(() => batchDone(api, after.body.batchId), { timeoutMs: 60_000, intervalMs: 250, what: 'batch after restart' });
+    const reply = await postImages(api.baseUrl, await images(4, 3));
+    expect(reply.status).toBe(202);
+    const after = bodyOf(reply);
+    const done = await waitFor(() => batchDone(api, after.batchId), { timeoutMs: 60_000, intervalMs: 250, what: 'batch after restart' });
     expect(done.status).toBe('completed');
     expect(filesIn(world.processedDir)).toHaveLength(14);
     expect(worker?.child.exitCode).toBeNull(); // the same worker process, reconnected by itself
