@@ -30,7 +30,7 @@ export function buildOpenApiDocument(limits: { maxFiles: number; maxFileSizeByte
   registry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'ADMIN_TOKEN; required on operator routes when the server sets one. A production server without one refuses them (401).',
+    description: 'ADMIN_TOKEN; required on operator routes. A server without one refuses them (401), whatever NODE_ENV says.',
   });
   const binary = z.string().meta({ format: 'binary' });
   const accepted = `${describeAcceptedTypes(limits.allowSvg)}, recognised by content (magic bytes), not by name or declared type.`;
