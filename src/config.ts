@@ -47,12 +47,25 @@ const EnvSchema = z
     RETENTION_HOURS: z.coerce.number().positive().default(24),
     UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),
     RETENTION_MAX_JOBS: int().positive().default(100_000),
+    // An upload becomes referenced only once its whole request has arrived and its batch is
+    // enqueued; the default covers the longest request plus five minutes for the enqueue and clock skew.
+    ORPHAN_GRACE_MS: int().optional(),
+    ORPHAN_SWEEP_INTERVAL_MS: int().nonnegative().default(600_000),
     SHUTDOWN_TIMEOUT_MS: int().positive().default(30_000),
 
     REDIS_DATA_DIR: z.string().min(1).default('.redis-data'),
     // The API shares the machine under `npm start`: upload p50 under load 1.14x idle at nice 10
     // against 1.67x at 0, for about 2% of worker throughput (BENCHMARKS.md).
     WORKER_NICE: int().min(0).max(19).default(10),
+  })
+  .superRefine((env, ctx) => {
+    if (env.ORPHAN_GRACE_MS !== undefined && env.ORPHAN_GRACE_MS <= env.REQUEST_TIMEOUT_MS) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ORPHAN_GRACE_MS'],
+        message: `must be longer than REQUEST_TIMEOUT_MS (${env.REQUEST_TIMEOUT_MS}), or uploads still arriving would be deleted`,
+      });
+    }
   })
   .transform((env) => ({
     env: env.NODE_ENV,
@@ -95,6 +108,9 @@ const EnvSchema = z
     retention: {
       processedSeconds: Math.round(env.RETENTION_HOURS * 3600),
       uploadSeconds: Math.round(env.UPLOAD_RETENTION_HOURS * 3600),
+      orphanGraceMs: env.ORPHAN_GRACE_MS ?? env.REQUEST_TIMEOUT_MS + 300_000,
+      /** 0: no orphan sweep. */
+      orphanSweepIntervalMs: env.ORPHAN_SWEEP_INTERVAL_MS,
     },
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     // Read only by `npm start` (src/launch.ts): where its private redis-server keeps its data, and

@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import dotenv from 'dotenv';
+import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
 import { allocatorEnv } from './launch/allocator';
 import { ensureRedis, LaunchError, type RedisHandle } from './launch/ensure-redis';
@@ -48,13 +50,24 @@ async function main(): Promise<number> {
     // The child shutdowns have their own deadline; ours only catches one that hangs past it.
     const deadlineMs = config.shutdownTimeoutMs + 5000;
     // A composition root: forwards process.env to the children on purpose, the exception to "only config.ts reads process.env".
-    const env = { ...process.env, ...allocatorEnv(process.env) };
+    const env = { ...process.env, ...allocatorEnv(process.env), ADMIN_TOKEN: localAdminToken(config, logger) };
     if (!stop.signal.aborted) code = await supervise(childSpecs(config), { logger, env, stopSignal: stop.signal, deadlineMs });
   } finally {
     await redis.stop();
   }
   logger.info({ code }, 'stopped');
   return code;
+}
+
+/**
+ * ADMIN_TOKEN when set; otherwise a random one for this run, printed once, since the API refuses
+ * operator routes without a token and a local operator still needs to reach the dead letters.
+ */
+function localAdminToken(config: Config, logger: Logger): string {
+  if (config.http.adminToken) return config.http.adminToken;
+  const adminToken = randomBytes(24).toString('base64url');
+  logger.warn({ adminToken }, 'generated an ADMIN_TOKEN for this run: call the operator routes with Authorization: Bearer <adminToken>, or set ADMIN_TOKEN');
+  return adminToken;
 }
 
 /**

@@ -1,18 +1,17 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Config } from '../config';
 import { HttpError } from './errors';
 
-/** Who may call operator routes: holders of the token, everyone, or nobody. */
-export type AdminAccess = { readonly mode: 'token'; readonly token: string } | { readonly mode: 'open' } | { readonly mode: 'refuse' };
+/** Who may call operator routes: holders of the token, or nobody. */
+export type AdminAccess = { readonly mode: 'token'; readonly token: string } | { readonly mode: 'refuse' };
 
 /**
- * Secure by default: without ADMIN_TOKEN a production server refuses operator routes rather
- * than opening them to every client; development and tests stay open (main.ts warns).
+ * Secure by default, whatever NODE_ENV says: without ADMIN_TOKEN the operator routes refuse,
+ * because they list every client's batches and file names. `npm start` generates a token for
+ * local use (src/launch.ts), so nobody needs them open.
  */
-export function adminAccess(token: string | undefined, env: Config['env']): AdminAccess {
-  if (token) return { mode: 'token', token };
-  return env === 'production' ? { mode: 'refuse' } : { mode: 'open' };
+export function adminAccess(token: string | undefined): AdminAccess {
+  return token ? { mode: 'token', token } : { mode: 'refuse' };
 }
 
 /**
@@ -20,9 +19,8 @@ export function adminAccess(token: string | undefined, env: Config['env']): Admi
  * Compared in constant time so the token cannot be guessed byte by byte from response times.
  */
 export function requireAdminToken(access: AdminAccess): RequestHandler {
-  if (access.mode === 'open') return (_req, _res, next) => next();
   if (access.mode === 'refuse') {
-    return (_req, _res, next) => next(new HttpError('UNAUTHORIZED', 'Operator routes are disabled in production: set ADMIN_TOKEN (16+ characters) on the server to enable them'));
+    return (_req, _res, next) => next(new HttpError('UNAUTHORIZED', 'Operator routes are disabled: set ADMIN_TOKEN (16+ characters) on the server to enable them'));
   }
   const expected = Buffer.from(`Bearer ${access.token}`);
   return (req, _res, next) => {

@@ -37,7 +37,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     }),
     uploads: config.uploads,
     corsOrigin: config.http.corsOrigin,
-    adminAccess: adminAccess(config.http.adminToken, config.env),
+    adminAccess: adminAccess(config.http.adminToken),
     inFlight: new InFlight(),
   };
   return {

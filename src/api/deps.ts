@@ -11,7 +11,7 @@ export interface AppDeps {
   readonly imgflow: Imgflow;
   readonly uploads: UploadLimits;
   readonly corsOrigin?: string | undefined;
-  /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN, NODE_ENV). Required, so a forgotten one cannot open them. */
+  /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN). Required, so a forgotten one cannot open them. */
   readonly adminAccess: AdminAccess;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;

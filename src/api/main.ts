@@ -16,9 +16,7 @@ async function main(): Promise<void> {
   const api = composeApi(config, logger);
   const server = await listen(api.app, config.http);
   logger.info({ port: config.http.port, host: config.http.host }, 'api listening');
-  const admin = api.deps.adminAccess;
-  if (admin.mode === 'open') logger.warn('ADMIN_TOKEN is not set: the dead-letter routes are open to every client (in production they would refuse)');
-  if (admin.mode === 'refuse') logger.warn('ADMIN_TOKEN is not set: the dead-letter routes answer 401 until it is');
+  if (api.deps.adminAccess.mode === 'refuse') logger.warn('ADMIN_TOKEN is not set: the dead-letter routes answer 401 until it is');
 
   onShutdown(logger, [['http', () => closeServer(server, config.http.drainMs)], ...api.closeSteps], {
     deadlineMs: config.shutdownTimeoutMs,

@@ -32,7 +32,7 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
   registry.registerComponent('securitySchemes', 'adminToken', {
     type: 'http',
     scheme: 'bearer',
-    description: 'ADMIN_TOKEN; required on operator routes when the server sets one. A production server without one refuses them (401).',
+    description: 'ADMIN_TOKEN; required on operator routes. A server without one refuses them (401), whatever NODE_ENV says.',
   });
   return registry;
 }

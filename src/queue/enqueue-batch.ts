@@ -33,7 +33,8 @@ export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedI
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
-  const files = images.map((image) => ({ jobId: randomUUID(), originalName: image.originalName }));
+  // The job id is the stored name, so the orphan sweep (src/worker/orphan-uploads.ts) knows a file is still wanted from one EXISTS.
+  const files = images.map((image) => ({ jobId: image.storedName, originalName: image.originalName }));
   await deps.batches.create({ batchId, createdAt, files });
   try {
     await deps.queue.addBulk(

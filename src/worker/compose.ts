@@ -5,6 +5,7 @@ import { openPorts } from '../core/ports';
 import type { ShutdownStep } from '../shutdown';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
+import { startOrphanUploadSweep } from './orphan-uploads';
 import { createProcessor } from './processor';
 import { superviseWorker, type SupervisedWorker } from './watchdog';
 import { createImageWorker } from './worker';
@@ -37,12 +38,14 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     ],
     logger,
   );
+  const orphans = startOrphanUploadSweep({ dir: config.uploads.dir, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters] }, logger, config.retention.orphanSweepIntervalMs);
 
   return {
     worker,
     closeSteps: [
       ['worker', () => worker.close()], // lets active jobs finish; the rest stay queued
       ['file retention', retention.stop],
+      ['orphan upload sweep', orphans.stop],
       ['dead-letter reconciler', reconciler.stop],
       ...ports.closeSteps,
     ],

@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { IMAGE_QUEUE } from '../../src/queue/jobs';
 import { fixtures } from '../fixtures/images';
 import { startWorkerProcess, type ServiceProcess } from '../helpers/processes';
-import { startStack, waitFor, type TestStack } from '../helpers/stack';
+import { startStack, TEST_ADMIN_TOKEN, waitFor, type TestStack } from '../helpers/stack';
 
 // Two worker processes, one killed mid-job, and BullMQ's stalled check at work.
 jest.setTimeout(60_000);
@@ -16,7 +16,7 @@ describe('jobs that fail outside the worker\'s failed handler', () => {
   beforeAll(async () => {
     // No stall allowed: the first crash already counts as "stalled more than allowable limit".
     stack = await startStack({
-      env: { MAX_STALLED_COUNT: '0', LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '500', RECONCILE_INTERVAL_MS: '500', WORKER_CONCURRENCY: '1' },
+      env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, MAX_STALLED_COUNT: '0', LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '500', RECONCILE_INTERVAL_MS: '500', WORKER_CONCURRENCY: '1' },
     });
   });
   afterAll(async () => {
@@ -40,7 +40,7 @@ describe('jobs that fail outside the worker\'s failed handler', () => {
     // BullMQ fails it in its stalled check, which emits no 'failed' event to the worker.
     const letter = await waitFor(
       async () => {
-        const { items } = (await stack.request.get('/dead-letters').expect(200)).body;
+        const { items } = (await stack.admin.get('/dead-letters').expect(200)).body;
         return items.find((d: { id: string }) => d.id === jobId);
       },
       { timeoutMs: 20_000, what: 'the dead letter' },
@@ -66,7 +66,7 @@ describe('jobs that fail outside the worker\'s failed handler', () => {
 
     const letter = await waitFor(
       async () => {
-        const { items } = (await stack.request.get('/dead-letters').expect(200)).body;
+        const { items } = (await stack.admin.get('/dead-letters').expect(200)).body;
         return items.find((d: { id: string }) => d.id === jobId);
       },
       { timeoutMs: 10_000, what: 'the reconciled dead letter' },

@@ -17,6 +17,9 @@ export function testRedisUrl(): string {
   return url;
 }
 
+/** For worlds whose tests use the operator routes: pass it as ADMIN_TOKEN, then call them through `stack.admin`. */
+export const TEST_ADMIN_TOKEN = 'imgflow-test-admin-token';
+
 export interface TestWorld {
   readonly prefix: string;
   readonly uploadDir: string;
@@ -63,6 +66,8 @@ export interface TestStack {
   readonly world: TestWorld;
   readonly api: ApiContext;
   readonly request: supertest.Agent;
+  /** Like `request`, with `Authorization: Bearer <ADMIN_TOKEN>` when the world sets one. */
+  readonly admin: supertest.Agent;
   /** Present when started with `worker: true` (in-process). */
   readonly worker?: WorkerContext;
   stopWorker(): Promise<void>;
@@ -81,10 +86,12 @@ export async function startStack(options: { env?: Record<string, string>; worker
   }
   const stopWorker = worker ? createShutdown(world.logger, worker.closeSteps) : async () => true;
   const stopApi = createShutdown(world.logger, api.closeSteps);
+  const adminToken = world.config.http.adminToken;
   return {
     world,
     api,
     request: supertest.agent(api.app),
+    admin: adminToken ? supertest.agent(api.app).set('Authorization', `Bearer ${adminToken}`) : supertest.agent(api.app),
     ...(worker ? { worker } : {}),
     stopWorker: async () => {
       await stopWorker();

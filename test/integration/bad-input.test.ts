@@ -5,7 +5,7 @@ import type { Response, Test } from 'supertest';
 import { problems, type ProblemCode } from '../../src/api/errors';
 import { generateImage } from '../fixtures/images';
 import { pngBomb } from '../fixtures/png-bomb';
-import { startStack, type TestStack } from '../helpers/stack';
+import { startStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack';
 
 const MAX_FILES = 3;
 // 50 KB: a noisy 400x400 JPEG is well over it, a 32x32 one well under.
@@ -23,7 +23,7 @@ let largeJpeg: Buffer;
 let documented: OpenApiDocument;
 
 beforeAll(async () => {
-  stack = await startStack({ env: { MAX_FILES: String(MAX_FILES), MAX_FILE_SIZE_MB: String(MAX_FILE_SIZE_MB) } });
+  stack = await startStack({ env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, MAX_FILES: String(MAX_FILES), MAX_FILE_SIZE_MB: String(MAX_FILE_SIZE_MB) } });
   redis = new Redis(stack.world.config.redis.url);
   [smallJpeg, smallPng, largeJpeg] = await Promise.all([
     generateImage({ width: 32, height: 32, format: 'jpeg' }),
@@ -138,7 +138,7 @@ describe('reads of unknown or malformed ids', () => {
     ['a dead-letter page size over the limit', 'get', '/dead-letters?limit=100000', '/dead-letters', 'INVALID_REQUEST'],
     ['a negative dead-letter offset', 'get', '/dead-letters?offset=-1', '/dead-letters', 'INVALID_REQUEST'],
   ])('answers %s with its status and code', async (_name, method, url, route, code) => {
-    const res = await stack.request[method](url);
+    const res = await stack.admin[method](url);
     expectProblem(res, problems[code].status, code);
     expectDocumented(method, route, problems[code].status, code);
   });

@@ -2,7 +2,7 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fixtures } from '../fixtures/images';
-import { startStack, waitFor, type TestStack } from '../helpers/stack';
+import { startStack, TEST_ADMIN_TOKEN, waitFor, type TestStack } from '../helpers/stack';
 
 interface FileView {
   jobId: string;
@@ -15,7 +15,7 @@ interface FileView {
 let stack: TestStack;
 beforeAll(async () => {
   // JOB_ATTEMPTS stays 3: a permanent failure must use one of them, not all three.
-  stack = await startStack({ worker: true, env: { JOB_ATTEMPTS: '3' } });
+  stack = await startStack({ worker: true, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, JOB_ATTEMPTS: '3' } });
 });
 afterAll(() => stack.stop());
 
@@ -30,7 +30,7 @@ async function finishedBatch(batchId: string) {
 }
 
 async function deadLetters(): Promise<{ id: string; failedReason: string; attemptsMade: number; batchId: string; originalName: string; failedAt: string }[]> {
-  return (await stack.request.get('/dead-letters').expect(200)).body.items;
+  return (await stack.admin.get('/dead-letters').expect(200)).body.items;
 }
 
 describe('a corrupt image', () => {
@@ -77,7 +77,7 @@ describe('a corrupt image', () => {
     expect(existsSync(input)).toBe(true);
     copyFileSync(fixtures.rgbaPng, input);
 
-    const res = await stack.request.post(`/dead-letters/${jobId}/retry`).expect(202);
+    const res = await stack.admin.post(`/dead-letters/${jobId}/retry`).expect(202);
     expect(res.body).toEqual({ jobId, statusUrl: `/jobs/${jobId}` });
     expect(res.headers.location).toBe(`/jobs/${jobId}`);
 
@@ -86,14 +86,14 @@ describe('a corrupt image', () => {
     expect(batch.files[0]).toMatchObject({ jobId, state: 'completed', result: { width: 512, format: 'jpeg' } });
     expect((await deadLetters()).map((d) => d.id)).not.toContain(jobId);
     // A second retry of the same id finds nothing: it is no longer a dead letter.
-    await stack.request.post(`/dead-letters/${jobId}/retry`).expect(404);
+    await stack.admin.post(`/dead-letters/${jobId}/retry`).expect(404);
   });
 
   it('fails again, and is dead-lettered again, when retried with its input still broken', async () => {
     const jobId = (mixed.jobs.find((j) => j.originalName === 'truncated.jpg') as { jobId: string }).jobId;
     const before = (await deadLetters()).find((d) => d.id === jobId);
     expect(before).toBeDefined();
-    await stack.request.post(`/dead-letters/${jobId}/retry`).expect(202);
+    await stack.admin.post(`/dead-letters/${jobId}/retry`).expect(202);
 
     const letter = await waitFor(async () => (await deadLetters()).find((d) => d.id === jobId && d.failedAt !== before?.failedAt), {
       timeoutMs: 10_000,
@@ -104,7 +104,7 @@ describe('a corrupt image', () => {
   });
 
   it('answers a retry of an unknown id with 404 DEAD_LETTER_NOT_FOUND', async () => {
-    const res = await stack.request.post(`/dead-letters/${randomUUID()}/retry`).expect(404);
+    const res = await stack.admin.post(`/dead-letters/${randomUUID()}/retry`).expect(404);
     expect(res.body.code).toBe('DEAD_LETTER_NOT_FOUND');
   });
 });

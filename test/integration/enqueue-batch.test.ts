@@ -1,11 +1,13 @@
+import { randomUUID } from 'node:crypto';
 import { DEFAULT_SPEC } from '../../src/pipeline';
 import type { ImageQueue } from '../../src/queue/jobs';
 import { enqueueBatch } from '../../src/queue/enqueue-batch';
 import { startStack, type TestStack } from '../helpers/stack';
 
-const images = [
-  { originalName: 'a.jpg', storedName: 'a', size: 1, type: 'jpeg' as const },
-  { originalName: 'b.jpg', storedName: 'b', size: 1, type: 'jpeg' as const },
+// Fresh stored names per batch: they are the job ids, and one test must not see the other's jobs.
+const images = () => [
+  { originalName: 'a.jpg', storedName: randomUUID(), size: 1, type: 'jpeg' as const },
+  { originalName: 'b.jpg', storedName: randomUUID(), size: 1, type: 'jpeg' as const },
 ];
 
 describe('enqueueBatch when addBulk reports an error', () => {
@@ -27,14 +29,14 @@ describe('enqueueBatch when addBulk reports an error', () => {
   }
 
   it('keeps a batch whose MULTI committed although the reply was lost', async () => {
-    const { batchId, files } = await enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs, queue: faultyQueue('after') }, images, DEFAULT_SPEC);
+    const { batchId, files } = await enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs, queue: faultyQueue('after') }, images(), DEFAULT_SPEC);
     expect(await stack.api.ports.batches.get(batchId)).toBeDefined();
     for (const { jobId } of files) expect(await stack.api.ports.queue.getJob(jobId)).toBeDefined();
   });
 
   it('undoes the batch record when nothing was committed, and rethrows', async () => {
     const keysBefore = await stack.api.ports.redis.keys(`${stack.world.prefix}:images:batch:*`);
-    await expect(enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs, queue: faultyQueue('before') }, images, DEFAULT_SPEC)).rejects.toThrow('Command timed out');
+    await expect(enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs, queue: faultyQueue('before') }, images(), DEFAULT_SPEC)).rejects.toThrow('Command timed out');
     expect(await stack.api.ports.redis.keys(`${stack.world.prefix}:images:batch:*`)).toEqual(keysBefore);
   });
 });

@@ -17,7 +17,7 @@ import {
 } from '../fixtures/hostile-files';
 import { pngBomb } from '../fixtures/png-bomb';
 import { multipartBody, multipartType, type Part } from '../helpers/multipart-body';
-import { createTestWorld, startStack, waitFor, type TestStack } from '../helpers/stack';
+import { createTestWorld, startStack, TEST_ADMIN_TOKEN, waitFor, type TestStack } from '../helpers/stack';
 
 const BOUNDARY = 'hostile-input-boundary';
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -130,7 +130,7 @@ async function expectAccepted(stack: TestStack, { res, newFiles, newJobs }: Afte
 }
 
 async function deadLetter(stack: TestStack, jobId: string) {
-  const list = await stack.request.get('/dead-letters?limit=200').expect(200);
+  const list = await stack.admin.get('/dead-letters?limit=200').expect(200);
   return list.body.items.find((d: { id: string }) => d.id === jobId);
 }
 
@@ -146,7 +146,7 @@ async function expectDeadLettered(stack: TestStack, batchId: string, jobId: stri
 describe('hostile input against the default configuration', () => {
   let stack: TestStack;
   beforeAll(async () => {
-    stack = await startStack({ worker: true });
+    stack = await startStack({ worker: true, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
   });
   afterAll(() => stack.stop());
 
@@ -288,7 +288,7 @@ describe('hostile input against the default configuration', () => {
     const cases = routes.flatMap(([route, method, url, notFound]) => ids.map(([what, id, kind]) => [route, what, method, url(id), kind === 'invalid' ? 'INVALID_ID' : notFound] as const));
 
     it.each(cases)('%s with %s', async (_route, _what, method, url, code) => {
-      const res = await stack.request[method](url);
+      const res = await stack.admin[method](url);
       expect({ status: res.status, code: res.body.code }).toEqual({ status: problems[code].status, code });
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.headers['set-cookie']).toBeUndefined();
@@ -304,7 +304,7 @@ describe('what the upload check lets through, the worker stops', () => {
   let strictWorker: WorkerContext;
   let stopWorker: () => Promise<void>;
   beforeAll(async () => {
-    stack = await startStack({ env: { ALLOW_SVG: 'true', MAX_INPUT_PIXELS: '300000000' } });
+    stack = await startStack({ env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN, ALLOW_SVG: 'true', MAX_INPUT_PIXELS: '300000000' } });
     const { world } = stack;
     const workerWorld = createTestWorld({ QUEUE_PREFIX: world.prefix, UPLOAD_DIR: world.uploadDir, PROCESSED_DIR: world.processedDir });
     expect(workerWorld.config.uploads.maxInputPixels).toBe(100_000_000);

@@ -76,6 +76,12 @@ function launcherPids(output: string): Pids {
   return pids;
 }
 
+/** The token from the launcher's one 'generated an ADMIN_TOKEN' line; undefined when there is none or several. */
+function generatedAdminToken(output: string): string | undefined {
+  const lines = output.split('\n').filter((line) => line.startsWith('{') && line.includes('generated an ADMIN_TOKEN'));
+  return lines.length === 1 ? (JSON.parse(lines[0] as string) as { adminToken?: string }).adminToken : undefined;
+}
+
 function isAlive(pid: number | undefined): boolean {
   if (pid === undefined) return false;
   try {
@@ -144,6 +150,12 @@ describe('npm start (src/launch.ts)', () => {
         return batch.status === 'completed' ? batch : undefined;
       }, 'the batch to complete', run);
       expect(readdirSync(path.join(run.root, 'processed')).filter((f) => f.endsWith('.jpg'))).toHaveLength(2);
+
+      // No ADMIN_TOKEN in the environment: the launcher made one, printed it once, and the API holds to it.
+      const adminToken = generatedAdminToken(run.output());
+      expect(adminToken).toMatch(/^[\w-]{32,}$/);
+      expect((await fetch(`${run.baseUrl}/dead-letters`)).status).toBe(401);
+      expect((await fetch(`${run.baseUrl}/dead-letters`, { headers: { Authorization: `Bearer ${adminToken}` } })).status).toBe(200);
 
       run.child.kill('SIGTERM');
       const { code } = await within(run.exited, 30_000, 'the launcher to exit');

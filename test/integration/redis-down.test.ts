@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import type { Response } from 'supertest';
 import { generateImage } from '../fixtures/images';
 import { removeDir, startRedisServer, type RedisServer } from '../helpers/redis';
-import { createTestWorld, startStack, waitFor, type TestStack } from '../helpers/stack';
+import { createTestWorld, startStack, TEST_ADMIN_TOKEN, waitFor, type TestStack } from '../helpers/stack';
 
 // Generous: the answer must not wait for Redis to come back, but the machine may be busy.
 const FAST_MS = 5_000;
@@ -14,7 +14,7 @@ let image: Buffer;
 beforeAll(async () => {
   // AOF on, so what was accepted before the outage is still there after the restart.
   redis = await startRedisServer({ appendonly: true });
-  stack = await startStack({ world: createTestWorld({ REDIS_URL: redis.url }) });
+  stack = await startStack({ world: createTestWorld({ REDIS_URL: redis.url, ADMIN_TOKEN: TEST_ADMIN_TOKEN }) });
   image = await generateImage({ width: 48, height: 32, format: 'jpeg' });
 });
 afterAll(async () => {
@@ -54,7 +54,7 @@ describe('the API while Redis is down', () => {
     // Reads fail as unavailable too, never as a 500.
     expectQueueUnavailable(await stack.request.get(`/batches/${before.batchId}`));
     expectQueueUnavailable(await stack.request.get(`/jobs/${before.jobs[0].jobId}`));
-    expectQueueUnavailable(await stack.request.get('/dead-letters'));
+    expectQueueUnavailable(await stack.admin.get('/dead-letters'));
     await stack.request.get('/healthz').expect(200);
 
     redis = await redis.restart();

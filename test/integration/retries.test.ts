@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { generateImage } from '../fixtures/images';
-import { createTestWorld, startStack, waitFor, type TestStack } from '../helpers/stack';
+import { createTestWorld, startStack, TEST_ADMIN_TOKEN, waitFor, type TestStack } from '../helpers/stack';
 
 const BACKOFF_MS = 150;
 
@@ -11,7 +11,7 @@ const BACKOFF_MS = 150;
  * transient by the worker's rules (a full or remounted disk can recover), never a bad image.
  */
 async function startStackWithUnwritableOutput(env: Record<string, string>) {
-  const world = createTestWorld({ JOB_BACKOFF_MS: String(BACKOFF_MS), ...env });
+  const world = createTestWorld({ ADMIN_TOKEN: TEST_ADMIN_TOKEN, JOB_BACKOFF_MS: String(BACKOFF_MS), ...env });
   rmSync(world.processedDir, { recursive: true, force: true });
   writeFileSync(world.processedDir, 'a regular file where the processed directory should be');
   const stack = await startStack({ world, worker: true });
@@ -73,7 +73,7 @@ describe('a transient failure followed by success', () => {
 
     const batch = (await stack.request.get(`/batches/${batchId}`).expect(200)).body;
     expect(batch).toMatchObject({ status: 'completed', progress: { completed: 1, failed: 0 } });
-    expect((await stack.request.get('/dead-letters').expect(200)).body.total).toBe(0);
+    expect((await stack.admin.get('/dead-letters').expect(200)).body.total).toBe(0);
   });
 });
 
@@ -89,7 +89,7 @@ describe('a transient failure on every attempt', () => {
 
     const letter = await waitFor(
       async () => {
-        const { items } = (await stack.request.get('/dead-letters').expect(200)).body;
+        const { items } = (await stack.admin.get('/dead-letters').expect(200)).body;
         return items.find((d: { id: string }) => d.id === jobId);
       },
       { timeoutMs: 10_000, what: 'the dead letter' },

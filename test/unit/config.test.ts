@@ -75,10 +75,17 @@ describe('loadConfig', () => {
       ['QUEUE_PREFIX', 'has space'],
       ['ALLOW_SVG', 'yes'],
       ['NODE_ENV', 'staging'],
+      ['ORPHAN_SWEEP_INTERVAL_MS', '-1'],
+      ['ORPHAN_GRACE_MS', '0'],
     ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
       const err = configErrorOf({ [name]: value });
       expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
       expect(err.message).toContain(name);
+    });
+
+    it('rejects an ORPHAN_GRACE_MS that an upload in flight could outlast', () => {
+      const err = configErrorOf({ REQUEST_TIMEOUT_MS: '120000', ORPHAN_GRACE_MS: '90000' });
+      expect(err.problems).toEqual([expect.stringMatching(/^ORPHAN_GRACE_MS: must be longer than REQUEST_TIMEOUT_MS \(120000\).*but received "90000"$/)]);
     });
 
     it('does not echo a bad REDIS_URL, which may carry a password', () => {
@@ -89,6 +96,14 @@ describe('loadConfig', () => {
       const err = configErrorOf({ PORT: 'x', MAX_FILES: 'y' });
       expect(err.problems.map((p) => p.split(':')[0]).sort()).toEqual(['MAX_FILES', 'PORT']);
     });
+  });
+
+  it.each([
+    [{}, 360_000],
+    [{ REQUEST_TIMEOUT_MS: '600000' }, 900_000],
+    [{ REQUEST_TIMEOUT_MS: '600000', ORPHAN_GRACE_MS: '700000' }, 700_000],
+  ])('gives orphan uploads a grace of REQUEST_TIMEOUT_MS plus five minutes unless set (%j)', (env, graceMs) => {
+    expect(loadConfig(env).retention).toMatchObject({ orphanGraceMs: graceMs, orphanSweepIntervalMs: 600_000 });
   });
 
   it('treats empty strings (KEY= lines in .env) as unset', () => {

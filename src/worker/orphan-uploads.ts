@@ -1,0 +1,86 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/** The shape of a stored name (src/api/multipart.ts); anything else is left to age-based retention. */
+const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export interface OrphanSweepDeps {
+  readonly dir: string;
+  /** Files modified more recently are never touched: they may belong to an upload not yet enqueued. */
+  readonly graceMs: number;
+  readonly redis: Redis;
+  /** The image queue and the dead-letter queue: a job or a letter whose id is the stored name keeps the file. */
+  readonly queues: readonly { toKey(id: string): string }[];
+}
+
+export interface OrphanSweepResult {
+  readonly removed: readonly string[];
+  readonly bytes: number;
+}
+
+/**
+ * Deletes uploads that no job references, such as the files of a request whose API died
+ * before it enqueued them. A file is referenced iff a job or a dead letter has its name as id
+ * (enqueueBatch makes the job id the stored name; dead letters and retries keep it). Checked
+ * `batchSize` files per MULTI of EXISTS: one round trip each, and one snapshot, so a dead-letter
+ * retry (job re-added before its letter is removed) is always seen holding one of the two.
+ */
+export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now(), batchSize = 500 } = {}): Promise<OrphanSweepResult> {
+  const cutoff = now - deps.graceMs;
+  const candidates: { name: string; size: number }[] = [];
+  for (const name of await readdir(deps.dir).catch(() => [] as string[])) {
+    if (!STORED_NAME.test(name)) continue;
+    const info = await stat(path.join(deps.dir, name)).catch(() => undefined);
+    if (info?.isFile() && info.mtimeMs < cutoff) candidates.push({ name, size: info.size });
+  }
+
+  const removed: string[] = [];
+  let bytes = 0;
+  for (let start = 0; start < candidates.length; start += batchSize) {
+    const batch = candidates.slice(start, start + batchSize);
+    const multi = deps.redis.multi();
+    for (const { name } of batch) multi.exists(...deps.queues.map((q) => q.toKey(name)));
+    const replies = await multi.exec();
+    if (!replies) throw new Error('Expected EXISTS replies from the orphan-upload MULTI but it was aborted');
+    for (const [i, file] of batch.entries()) {
+      const [err, count] = replies[i] ?? [new Error('missing reply'), undefined];
+      if (err) throw err;
+      if (count !== 0) continue;
+      await rm(path.join(deps.dir, file.name), { force: true });
+      removed.push(file.name);
+      bytes += file.size;
+    }
+  }
+  return { removed, bytes };
+}
+
+/**
+ * Sweeps at start-up, then every `everyMs` (0: never), one sweep at a time. `stop` waits for
+ * a sweep under way, so the Redis connection it uses can be closed next.
+ */
+export function startOrphanUploadSweep(deps: OrphanSweepDeps, logger: Logger, everyMs: number): { stop: () => Promise<void> } {
+  if (everyMs === 0) return { stop: async () => undefined };
+  let running: Promise<void> | undefined;
+  const sweep = () => {
+    running ??= sweepOrphanUploads(deps)
+      .then(
+        ({ removed, bytes }) => {
+          // The names are generated UUIDs, no client data; the first hundred are enough to trace a crash.
+          if (removed.length > 0) logger.info({ removed: removed.length, bytes, files: removed.slice(0, 100) }, 'orphan uploads removed');
+        },
+        (err: unknown) => logger.warn({ err }, 'orphan upload sweep failed'),
+      )
+      .finally(() => (running = undefined));
+  };
+  sweep();
+  const timer = setInterval(sweep, everyMs);
+  timer.unref();
+  return {
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
