@@ -7,6 +7,7 @@ import { redisConnection } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
+import { createLocalFileStore } from '../storage/local-file-store';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
 import { createProcessor } from './processor';
@@ -32,9 +33,10 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
   const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
   deadLetters.on('error', (err) => logger.debug({ err: err.message }, 'dead-letter queue error'));
-  const processor = createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
+  const files = { uploads: createLocalFileStore(config.uploads.dir), outputs: createLocalFileStore(config.processedDir) };
+  const processor = createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
   const createWorker = () =>
-    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploadDir: config.uploads.dir, logger, options: config.worker });
+    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options: config.worker });
   const images: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
   images.on('error', (err) => logger.debug({ err: err.message }, 'image queue error'));
   const worker = superviseWorker(createWorker, () => images.getJobCounts('wait', 'active'), logger, { idleMs: config.worker.watchdogIdleMs });

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { Router } from 'express';
 import { mimeTypeOf } from '../../pipeline';
 import { readJobStatus } from '../../queue/job-status';
+import { isErrnoException } from '../../storage/file-store';
+import { pathInStore } from '../../storage/local-file-store';
 import type { AppDeps } from '../deps';
 import { HttpError } from '../errors';
 import { JobParams, parseParams, type JobStatus } from '../schemas';
@@ -25,12 +27,12 @@ export function jobsRouter(deps: AppDeps): Router {
     if (job.state !== 'completed' || !job.result) {
       throw new HttpError('RESULT_NOT_READY', `Job ${job.jobId} is ${job.state}; the result exists once it is completed`);
     }
-    const file = path.join(deps.processedDir, path.basename(job.result.outputPath));
+    const file = pathInStore(deps.processedDir, path.basename(job.result.outputPath));
     res.type(mimeTypeOf(job.result.format));
     await new Promise<void>((resolve, reject) =>
       res.sendFile(file, { dotfiles: 'deny', headers: { 'Cache-Control': 'private, max-age=3600' } }, (err) => {
         if (!err) return resolve();
-        reject((err as NodeJS.ErrnoException).code === 'ENOENT' ? new HttpError('RESULT_EXPIRED', `The output of job ${job.jobId} has been removed by retention`) : err);
+        reject(isErrnoException(err) && err.code === 'ENOENT' ? new HttpError('RESULT_EXPIRED', `The output of job ${job.jobId} has been removed by retention`) : err);
       }),
     );
   });
