@@ -4,7 +4,9 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DEFAULT_SPEC, processImage, type PipelineSpec } from '../src/pipeline';
+import { DEFAULT_SPEC, type PipelineSpec } from '../src/pipeline';
+import { createLocalFileStore } from '../src/storage/local-file-store';
+import { processStoredImage } from '../src/worker/process-stored-image';
 import { readProc } from './proc-stats';
 
 export interface LimitRunConfig {
@@ -15,7 +17,7 @@ export interface LimitRunConfig {
   /** Images processed at once. */
   readonly inFlight: number;
   readonly cache: boolean;
-  /** 'pipeline' is the project's processImage; 'grayscale' the same steps with .grayscale(). */
+  /** 'pipeline' is what the worker runs (processStoredImage); 'grayscale' the same steps with .grayscale(). */
   readonly variant: 'pipeline' | 'grayscale';
   readonly keepOutputs: boolean;
 }
@@ -27,12 +29,14 @@ export interface LimitRunResult {
   readonly cpuS: number;
   /** VmHWM: getrusage's maxRSS would include the parent's, which Linux carries across fork and exec. */
   readonly maxRssMB: number;
+  /** RSS once sharp is loaded, before the first image: what the peak is compared with. */
+  readonly baselineRssMB: number;
   readonly outputBytes: number;
   /** Mean milliseconds per image by input format (includes waiting for the CPU when several are in flight). */
   readonly msByFormat: Readonly<Record<string, number>>;
 }
 
-/** processImage's steps with sharp's grayscale() in place of toColourspace('b-w'), for comparison. */
+/** The pipeline's steps with sharp's grayscale() in place of toColourspace('b-w'), for comparison. */
 async function processWithGrayscale(input: string, output: string, spec: PipelineSpec): Promise<number> {
   const { data } = await sharp(input, { limitInputPixels: spec.maxInputPixels, failOn: 'warning', autoOrient: true })
     .resize({ width: spec.width, withoutEnlargement: spec.withoutEnlargement })
@@ -50,6 +54,8 @@ async function run(config: LimitRunConfig): Promise<LimitRunResult> {
   sharp.cache(config.cache);
   rmSync(config.outDir, { recursive: true, force: true });
   mkdirSync(config.outDir, { recursive: true });
+  const outputs = createLocalFileStore(config.outDir);
+  const baselineRssMB = readProc('self')?.rssMB ?? Number.NaN;
   let next = 0;
   let errors = 0;
   let outputBytes = 0;
@@ -58,9 +64,13 @@ async function run(config: LimitRunConfig): Promise<LimitRunResult> {
     for (let i = next++; i < config.inputs.length; i = next++) {
       const input = config.inputs[i] as string;
       const started = performance.now();
-      const output = path.join(config.outDir, `${path.basename(input).replace(/\.\w+$/, '')}.jpg`);
+      const name = path.basename(input).replace(/\.\w+$/, '');
+      const output = path.join(config.outDir, `${name}.jpg`);
       try {
-        outputBytes += config.variant === 'pipeline' ? (await processImage(input, output, DEFAULT_SPEC)).size : await processWithGrayscale(input, output, DEFAULT_SPEC);
+        outputBytes +=
+          config.variant === 'pipeline'
+            ? (await processStoredImage({ uploads: createLocalFileStore(path.dirname(input)), outputs }, { jobId: name, inputFile: path.basename(input), spec: DEFAULT_SPEC })).size
+            : await processWithGrayscale(input, output, DEFAULT_SPEC);
       } catch (err) {
         errors++;
         process.stderr.write(`${input}: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -80,6 +90,7 @@ async function run(config: LimitRunConfig): Promise<LimitRunResult> {
     wallS,
     cpuS: (cpu.user + cpu.system) / 1e6,
     maxRssMB: readProc('self')?.hwmMB ?? Number.NaN,
+    baselineRssMB,
     outputBytes,
     msByFormat: Object.fromEntries(Object.entries(times).map(([format, ms]) => [format, ms.reduce((a, b) => a + b, 0) / ms.length])),
   };

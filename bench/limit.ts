@@ -57,7 +57,7 @@ export function limitSettings(full: boolean): { candidates: LimitSetting[]; side
   return { candidates, side };
 }
 
-function runChild(config: LimitRunConfig): Promise<{ result: LimitRunResult; otherCores: number }> {
+export function runChild(config: LimitRunConfig): Promise<{ result: LimitRunResult; otherCores: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'limit-child.ts'), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'pipe'] });
     const meter = startLoadMeter(() => (child.pid ? [child.pid] : []));

@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ensureCorpus, type Corpus } from './corpus';
+import { measureDecodeMemory } from './decode-memory';
 import { runEndToEnd } from './end-to-end';
 import { compareOutputs, limitSettings, measureLimit, outputDirOf } from './limit';
 import { closeConnections } from './http-client';
@@ -117,6 +118,9 @@ async function main(): Promise<void> {
     log(`corpus: ${corpus.files.length} files, ${(corpus.totalBytes / 1e6).toFixed(1)} MB, ${corpus.generatedSeconds ? 'generated' : 'cached'} in ${corpus.dir}`);
 
     await phase('limit', () => runLimit(options, corpus, results, path.join(dataRoot, 'limit'), log));
+    await phase('memory', async () => {
+      results.decodeMemory = await measureDecodeMemory(path.join(dataRoot, 'memory'), !options.quick, log);
+    });
     // Other processes on the machine come and go: a limit run right next to a measurement sees
     // the same conditions, so the ratio of the two is steadier than one against the table above.
     const adjacentLimit = async () => {

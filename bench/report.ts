@@ -128,6 +128,22 @@ export function evaluateTargets(r: BenchResults): Target[] {
   return targets;
 }
 
+function decodeMemorySection(r: BenchResults): string[] {
+  const rows = r.decodeMemory;
+  if (!rows?.length) return [];
+  return [
+    '## Decode memory: the worst accepted inputs (issue 15)',
+    '',
+    `Each row: one fresh process running what the worker runs, ${rows[0]?.inFlight} copies of the input at once (the default WORKER_CONCURRENCY), one libvips thread each. Baseline is the same process's RSS before its first image; the budget per job is MAX_INPUT_PIXELS × 2 bytes, and each decode shape gets its share (src/pipeline/decode-budget.ts).`,
+    '',
+    table(
+      ['input', 'refused', 'baseline RSS MB', 'peak RSS MB', 'peak / baseline', 'per job MB', 'budget per job MB'],
+      rows.map((row) => [row.input, `${row.refused}/${row.inFlight}`, f(row.baselineRssMB, 0), f(row.peakRssMB, 0), f(row.peakRssMB / row.baselineRssMB, 2), f(row.perJobMB, 0), f(row.budgetPerJobMB, 0)]),
+    ),
+    '',
+  ];
+}
+
 function limitSection(r: BenchResults): string[] {
   if (!r.limit) return [];
   const rows = [...r.limit.rows, ...r.limit.side].map((row) => [
@@ -142,7 +158,7 @@ function limitSection(r: BenchResults): string[] {
     f(row.otherCores, 2),
   ]);
   const lines = [
-    '## Sharp limit (processImage + DEFAULT_SPEC, one process, disk to disk)',
+    '## Sharp limit (processStoredImage + DEFAULT_SPEC, as the worker runs it, one process, disk to disk)',
     '',
     `Each row: median of ${r.limit.best.runs} fresh child process(es) over the whole corpus (min–max in brackets). "other load" is CPU used by processes that are not the bench's, in cores.`,
     '',
@@ -351,6 +367,7 @@ export function renderReport(r: BenchResults): string {
     ...throughputSection(r),
     '',
     ...limitSection(r),
+    ...decodeMemorySection(r),
     '',
     ...e2eSection(r),
     '',

@@ -1,3 +1,4 @@
+import type { DecodeMemoryRow } from './decode-memory';
 import type { DrainSeries } from './drain';
 import type { EndToEndResult } from './end-to-end';
 import type { EnqueueResult } from './enqueue-rate';
@@ -34,6 +35,7 @@ export interface BenchResults {
   loadAfter: readonly number[];
   corpus?: CorpusSummary;
   limit?: { readonly rows: readonly LimitRow[]; readonly best: LimitRow; readonly side: readonly LimitRow[]; readonly grayscale?: GrayscaleComparison };
+  decodeMemory?: DecodeMemoryRow[];
   e2e?: EndToEndResult;
   latency?: LatencyResult[];
   drain?: DrainSeries[];

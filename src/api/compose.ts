@@ -33,7 +33,6 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     imgflow: createImgflow(ports, {
       policy: config.jobs,
       spec: { ...DEFAULT_SPEC, maxInputPixels: config.uploads.maxInputPixels },
-      processedDir: config.processedDir,
     }),
     uploads: config.uploads,
     corsOrigin: config.http.corsOrigin,

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import { imageSize } from 'image-size';
+import { decodeShapeOf, describeShape, detectImageType, maxPixelsToDecode } from '../pipeline';
 import { HttpError } from './errors';
 
 // Most formats declare their size in the first bytes; a JPEG's frame header can sit behind
@@ -18,14 +19,16 @@ async function readStart(filePath: string, bytes: number): Promise<Buffer> {
 }
 
 /**
- * The pixel dimensions an image file declares, read from its header without decoding it.
- * Undefined when the header cannot be parsed: the worker, which decodes, has the last word.
+ * The pixel dimensions an image file declares, read from its header without decoding it, and
+ * the first bytes they were read from. Undefined when the header cannot be parsed: the worker,
+ * which decodes, has the last word.
  */
-export async function readDeclaredSize(filePath: string, fileSize: number): Promise<{ width: number; height: number } | undefined> {
+export async function readDeclaredSize(filePath: string, fileSize: number): Promise<{ width: number; height: number; header: Buffer } | undefined> {
   for (const bytes of fileSize > FIRST_READ ? [FIRST_READ, SECOND_READ] : [FIRST_READ]) {
     try {
-      const { width, height } = imageSize(await readStart(filePath, bytes));
-      if (width && height) return { width, height };
+      const header = await readStart(filePath, bytes);
+      const { width, height } = imageSize(header);
+      if (width && height) return { width, height, header };
     } catch {
       // not enough of the header in this read, or not parseable at all
     }
@@ -35,14 +38,17 @@ export async function readDeclaredSize(filePath: string, fileSize: number): Prom
 
 /**
  * Rejects a decompression bomb before anything is queued: a few KB of PNG can declare
- * 20000x20000 pixels. Only the header is read; nothing is decoded on the request path.
+ * 20000x20000 pixels. Only the header is read; nothing is decoded on the request path. The
+ * limit is the worker's per-image decode budget, so a canvas or an AVIF, which cost several
+ * times a JPEG's memory per pixel, get proportionally fewer pixels than MAX_INPUT_PIXELS.
  */
 export async function assertPixelLimit(filePath: string, size: number, maxInputPixels: number): Promise<void> {
   const declared = await readDeclaredSize(filePath, size);
-  if (declared && declared.width * declared.height > maxInputPixels) {
-    throw new HttpError(
-      'TOO_MANY_PIXELS',
-      `Expected at most ${maxInputPixels} pixels but the image declares ${declared.width}x${declared.height}`,
-    );
+  const type = declared && detectImageType(declared.header);
+  if (!declared || !type) return;
+  const shape = decodeShapeOf(type, declared.header);
+  const limit = maxPixelsToDecode(shape, maxInputPixels);
+  if (declared.width * declared.height > limit) {
+    throw new HttpError('TOO_MANY_PIXELS', `Expected at most ${limit} pixels for ${describeShape(shape)} but the image declares ${declared.width}x${declared.height}`);
   }
 }

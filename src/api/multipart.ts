@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
 import type { ImageType } from '../pipeline';
+import { pathInStore } from '../storage/local-file-store';
 import { HttpError } from './errors';
 import { assertPixelLimit } from './image-dimensions';
 import { ImageSniffer } from './image-sniffer';
@@ -28,7 +28,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, onWork: (
   return {
     _handleFile(req, file, cb) {
       const storedName = randomUUID();
-      const filePath = path.join(limits.dir, storedName);
+      const filePath = pathInStore(limits.dir, storedName);
       const sniffer = new ImageSniffer(limits.allowSvg);
       // Tracked until a failed file is deleted too, so shutdown never leaves a partial file behind.
       const work = inFlight.track(async () => {

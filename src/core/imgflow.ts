@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { PipelineSpec } from '../pipeline';
 import { listDeadLetters, retryDeadLetter, type DeadLetter } from '../queue/dead-letter';
 import { enqueueBatch, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
@@ -32,11 +31,10 @@ export interface Imgflow {
 export interface ImgflowOptions {
   readonly policy: JobPolicy;
   readonly spec: PipelineSpec;
-  readonly processedDir: string;
 }
 
 export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
-  const { queue, batches, deadLetters, redis } = ports;
+  const { queue, batches, deadLetters, redis, files } = ports;
 
   const getJob = async (jobId: string): Promise<JobStatus> => {
     const job = await readJobStatus(queue, jobId);
@@ -60,7 +58,7 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
       if (job.state !== 'completed' || !job.result) {
         throw new AppError('RESULT_NOT_READY', `Job ${jobId} is ${job.state}; the result exists once it is completed`);
       }
-      return { jobId, format: job.result.format, path: path.join(options.processedDir, path.basename(job.result.outputPath)) };
+      return { jobId, format: job.result.format, path: files.outputs.pathOf(job.result.outputPath) };
     },
 
     listDeadLetters: (offset, limit) => listDeadLetters(deadLetters, offset, limit),

@@ -7,6 +7,7 @@ import { redisConnection, type ConnectionRole } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
+import { createLocalFileStore, type LocalFileStore } from '../storage/local-file-store';
 
 /** What every process works through: the queues, the batch store and the connection under them. */
 export interface Ports {
@@ -15,6 +16,8 @@ export interface Ports {
   readonly queue: ImageQueue;
   readonly deadLetters: DeadLetterQueue;
   readonly batches: BatchStore;
+  /** Where uploads and outputs are kept: the local disk today, object storage behind the same interface later. */
+  readonly files: { readonly uploads: LocalFileStore; readonly outputs: LocalFileStore };
   /** In order: the queues, then the connection. A process closes what it built on top first. */
   readonly closeSteps: readonly ShutdownStep[];
 }
@@ -31,11 +34,13 @@ export function openPorts(config: Config, logger: Logger, role: ConnectionRole):
   const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
   for (const q of [queue, deadLetters]) q.on('error', (err) => logger.debug({ err: err.message, queue: q.name }, 'queue error'));
   const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
+  const files = { uploads: createLocalFileStore(config.uploads.dir), outputs: createLocalFileStore(config.processedDir) };
   return {
     redis,
     queue,
     deadLetters,
     batches,
+    files,
     closeSteps: [
       ['queues', () => Promise.all([queue.close(), deadLetters.close()])],
       ['redis', () => redis.quit()],

@@ -24,11 +24,11 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   sharp.cache(false);
 
   const ports = openPorts(config, logger, 'worker');
-  const { redis, batches, deadLetters, queue: images } = ports;
+  const { redis, batches, deadLetters, files, queue: images } = ports;
   const { prefix } = config.redis;
-  const processor = createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
+  const processor = createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
   const createWorker = () =>
-    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploadDir: config.uploads.dir, logger, options: config.worker });
+    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options: config.worker });
   const worker = superviseWorker(createWorker, () => images.getJobCounts('wait', 'active'), logger, { idleMs: config.worker.watchdogIdleMs });
   const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(

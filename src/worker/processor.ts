@@ -1,13 +1,13 @@
-import path from 'node:path';
-import { UnrecoverableError, type Job, type Processor } from 'bullmq';
+import { UnrecoverableError, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
-import { FILE_EXTENSIONS, InvalidImageError, processImage } from '../pipeline';
+import { InvalidImageError } from '../pipeline';
 import type { BatchStore } from '../queue/batch-store';
 import { ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
+import { isErrno } from '../errno';
+import { processStoredImage, type ImageFiles } from './process-stored-image';
 
 export interface ProcessorDeps {
-  readonly uploadDir: string;
-  readonly processedDir: string;
+  readonly files: ImageFiles;
   readonly batches: BatchStore;
   readonly logger: Logger;
   /**
@@ -19,13 +19,8 @@ export interface ProcessorDeps {
 
 export type ImageProcessor = Processor<ImageJobData, ImageJobResult, ImageJobName>;
 
-/** Output files are named by job id, so a job that runs again after a crash overwrites its own output. */
-export function outputNameOf(job: Pick<Job<ImageJobData>, 'id' | 'data'>): string {
-  return `${job.id}.${FILE_EXTENSIONS[job.data.spec.format]}`;
-}
-
 /**
- * job → processImage. An image that can never be processed becomes UnrecoverableError, so
+ * job → processStoredImage. An image that can never be processed becomes UnrecoverableError, so
  * BullMQ skips the remaining attempts; anything else is thrown as is and retried with backoff.
  */
 export function createProcessor(deps: ProcessorDeps): ImageProcessor {
@@ -33,15 +28,16 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
     const parsed = ImageJobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`INVALID_JOB_DATA: ${parsed.error.message}`);
     const data = parsed.data;
-    const outputPath = outputNameOf(job);
+    // BullMQ types a job's id as optional, but a job handed to a processor always has one.
+    const jobId = job.id;
+    if (jobId === undefined) throw new UnrecoverableError('INVALID_JOB_DATA: the job has no id');
     const started = performance.now();
 
-    let image;
+    let result: ImageJobResult;
     try {
-      image = await processImage(
-        path.join(deps.uploadDir, data.inputFile),
-        path.join(deps.processedDir, outputPath),
-        { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels) },
+      result = await processStoredImage(
+        deps.files,
+        { jobId, inputFile: data.inputFile, spec: { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels) } },
         // Not awaited: the progress write travels to Redis while Sharp works.
         (percent) => void job.updateProgress(percent).catch(() => undefined),
       );
@@ -49,15 +45,14 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
       if (err instanceof InvalidImageError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
       // Retried with backoff. The reason is shown to clients: an errno code, never a server
       // path; the original travels as the cause, which the worker logs.
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = isErrno(err) ? err.code : undefined;
       throw new Error(code ? `OUTPUT_WRITE_FAILED: ${code}` : 'PROCESSING_FAILED: a transient error; see the worker log', { cause: err });
     }
 
-    const result: ImageJobResult = { outputPath, ...image };
     // Recorded before the job is acknowledged: if the worker dies right after, the job runs
     // again and overwrites this same outcome, so the batch never misses a finished file.
-    await deps.batches.recordOutcome(data.batchId, job.id as string, { state: 'completed', result, attemptsMade: job.attemptsMade + 1 });
-    deps.logger.debug({ jobId: job.id, batchId: data.batchId, ms: Math.round(performance.now() - started), size: image.size }, 'image processed');
+    await deps.batches.recordOutcome(data.batchId, jobId, { state: 'completed', result, attemptsMade: job.attemptsMade + 1 });
+    deps.logger.debug({ jobId: job.id, batchId: data.batchId, ms: Math.round(performance.now() - started), size: result.size }, 'image processed');
     return result;
   };
 }

@@ -1,9 +1,8 @@
-import { rm } from 'node:fs/promises';
-import path from 'node:path';
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { BatchStore } from '../queue/batch-store';
+import type { FileStore } from '../storage/file-store';
 import { sendToDeadLetter, type DeadLetterQueue } from '../queue/dead-letter';
 import { IMAGE_QUEUE, type ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
 import type { ImageProcessor } from './processor';
@@ -17,7 +16,7 @@ export interface WorkerDeps {
   readonly processor: ImageProcessor;
   readonly deadLetters: DeadLetterQueue;
   readonly batches: BatchStore;
-  readonly uploadDir: string;
+  readonly uploads: FileStore;
   readonly logger: Logger;
   readonly options: {
     readonly concurrency: number;
@@ -52,7 +51,7 @@ export function createImageWorker(deps: WorkerDeps): ImageWorker {
   });
 
   worker.on('completed', (job) => {
-    rm(path.join(deps.uploadDir, job.data.inputFile), { force: true }).catch((err: unknown) =>
+    deps.uploads.remove(job.data.inputFile).catch((err: unknown) =>
       logger.warn({ err, jobId: job.id }, 'could not delete processed upload'),
     );
   });

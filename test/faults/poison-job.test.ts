@@ -25,8 +25,8 @@ describe('jobs that fail outside the worker\'s failed handler', () => {
   });
 
   it('is failed by BullMQ and still reaches the dead-letter queue and its batch', async () => {
-    // AVIF decodes slowly (~0.5 s for 12 MP here): long enough to be killed mid-job.
-    const slow = await sharp({ create: { width: 4000, height: 3000, channels: 3, background: '#1c8', noise: { type: 'gaussian', mean: 100, sigma: 10 } } })
+    // AVIF decodes slowly (~0.4 s for 9 MP here; AVIF's share of the default decode budget is 10 MP): long enough to be killed mid-job.
+    const slow = await sharp({ create: { width: 3000, height: 3000, channels: 3, background: '#1c8', noise: { type: 'gaussian', mean: 100, sigma: 10 } } })
       .avif({ quality: 30, effort: 0 })
       .toBuffer();
     const { body } = await stack.request.post('/process-images').attach('images', slow, 'poison.avif').expect(202);

@@ -13,6 +13,7 @@ import {
   jpegWithDistantFrameHeader,
   pngSignatureThenZip,
   validGifJsPolyglot,
+  webpWithPatchedCanvas,
   zipArchive,
 } from '../fixtures/hostile-files';
 import { pngBomb } from '../fixtures/png-bomb';
@@ -48,6 +49,8 @@ beforeAll(async () => {
   bombs.png16k = pngBomb(16_000, 16_000);
   bombs.png20k = pngBomb(20_000, 20_000);
   bombs.distantJpeg = jpegWithDistantFrameHeader(goodJpeg, 20_000, 20_000);
+  // 99.99 MP: under MAX_INPUT_PIXELS, but a canvas costs about five bytes a pixel to decode.
+  bombs.webpCanvas = webpWithPatchedCanvas(readFileSync(fixtures.animatedWebp), 10_000, 9_999);
 });
 
 const filesIn = (dir: string) => readdirSync(dir).filter((f) => !f.startsWith('.'));
@@ -168,6 +171,7 @@ describe('hostile input against the default configuration', () => {
       ["a 16000x16000 PNG (256 MP: under sharp's own 268 MP default, over our 100 MP)", 'TOO_MANY_PIXELS', () => upload([file('bomb.png', 'image/png', bombs.png16k as Buffer)])],
       ['a 20000x20000 PNG (400 MP in 48 KB) on /upload', 'TOO_MANY_PIXELS', () => upload([file('bomb.png', 'image/png', bombs.png20k as Buffer)], '/upload')],
       ['a PNG bomb after two good images (the whole batch goes)', 'TOO_MANY_PIXELS', () => upload([file('a.jpg', 'image/jpeg', goodJpeg), file('b.jpg', 'image/jpeg', goodJpeg), file('bomb.png', 'image/png', bombs.png16k as Buffer)])],
+      ['an 8 KB animated WebP whose canvas is patched to 10000x9999 (under 100 MP, over the decode budget)', 'TOO_MANY_PIXELS', () => upload([file('anim.webp', 'image/webp', bombs.webpCanvas as Buffer)])],
       ['the classic "GIF89a/*…*/=alert(1)" polyglot: its /* */ bytes declare 10799x12074 px', 'TOO_MANY_PIXELS', () => upload([file('x.gif', 'image/gif', classicGifPolyglot())])],
       ['a file name holding a raw NUL byte (busboy refuses the part header)', 'MALFORMED_MULTIPART', () => upload([file('a\u0000b.jpg', 'image/jpeg', goodJpeg)])],
       // The CR LF ends the header line inside the quotes: busboy finds no file name, so the part is a text field.
@@ -324,6 +328,12 @@ describe('what the upload check lets through, the worker stops', () => {
 
   it('accepts a 16000x16000 PNG (256 MP) that the API allows, and the worker dead-letters it as TOO_MANY_PIXELS after one attempt', async () => {
     const aftermath = await underAttack(stack, upload([file('input', 'application/octet-stream', bombs.png16k as Buffer)]));
+    const { batchId, jobIds } = await expectAccepted(stack, aftermath);
+    await expectDeadLettered(stack, batchId, jobIds[0] as string, 'TOO_MANY_PIXELS');
+  });
+
+  it('accepts an animated WebP with a 10000x9999 canvas that the API allows, and the worker dead-letters it as TOO_MANY_PIXELS after one attempt', async () => {
+    const aftermath = await underAttack(stack, upload([file('anim.webp', 'image/webp', bombs.webpCanvas as Buffer)]));
     const { batchId, jobIds } = await expectAccepted(stack, aftermath);
     await expectDeadLettered(stack, batchId, jobIds[0] as string, 'TOO_MANY_PIXELS');
   });
