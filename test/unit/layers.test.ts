@@ -1,0 +1,75 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const SRC = path.resolve(__dirname, '../../src');
+
+/**
+ * Which top-level parts of src/ each part may import: entry points → core → queue/storage →
+ * pipeline, with the shared plumbing (config, logger, shutdown, …) usable from anywhere above
+ * the pipeline. The two processes never import each other.
+ */
+const ALLOWED: Record<string, readonly string[]> = {
+  pipeline: [],
+  storage: ['pipeline', 'plumbing'],
+  queue: ['pipeline', 'storage', 'plumbing'],
+  core: ['queue', 'storage', 'pipeline', 'plumbing'],
+  api: ['core', 'queue', 'storage', 'pipeline', 'plumbing'],
+  worker: ['core', 'queue', 'storage', 'pipeline', 'plumbing'],
+  launch: ['plumbing'],
+  plumbing: ['plumbing'],
+};
+
+/** The part a file under src/ belongs to: its top folder, or 'plumbing' for a top-level file. */
+function partOf(file: string): string {
+  const [top, ...rest] = path.relative(SRC, file).split(path.sep);
+  if (rest.length === 0) return top === 'launch.ts' ? 'launch' : 'plumbing';
+  return top ?? 'plumbing';
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    return entry.isDirectory() ? sourceFiles(full) : entry.name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+function localImports(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/^(?:import|export)[^'"]*from '(\.[^']+)'/gm)].map((m) => path.resolve(path.dirname(file), m[1] as string));
+}
+
+describe('the layering of src/', () => {
+  const files = sourceFiles(SRC);
+
+  it('finds the parts it checks', () => {
+    expect(new Set(files.map(partOf))).toEqual(new Set(Object.keys(ALLOWED)));
+  });
+
+  it.each(files.map((f) => [path.relative(SRC, f), f]))('%s imports only downhill', (_name, file) => {
+    const from = partOf(file);
+    for (const target of localImports(file)) {
+      const to = partOf(target.endsWith('.ts') ? target : `${target}.ts`);
+      if (to === from) continue;
+      expect({ import: path.relative(SRC, target), allowed: ALLOWED[from]?.includes(to) }).toEqual({ import: path.relative(SRC, target), allowed: true });
+    }
+  });
+
+  it('has no import cycles', () => {
+    const resolve = (target: string) => [`${target}.ts`, path.join(target, 'index.ts'), target].find((f) => files.includes(f));
+    const graph = new Map(files.map((f) => [f, localImports(f).map(resolve).filter((f): f is string => f !== undefined)]));
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (file: string, trail: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        cycles.push([...trail.slice(trail.indexOf(file)), file].map((f) => path.relative(SRC, f)).join(' → '));
+        return;
+      }
+      state.set(file, 'open');
+      for (const next of graph.get(file) ?? []) visit(next, [...trail, file]);
+      state.set(file, 'done');
+    };
+    for (const file of files) visit(file, []);
+    expect(cycles).toEqual([]);
+  });
+});
