@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
 import { AppError } from '../core/errors';
+import { closeAfterAnswer } from './close-early';
 import { isRedisUnavailable } from '../queue/connection';
 import { sanitizeOriginalName } from './multipart';
 import { HttpError, problems, type ProblemCode } from './errors';
@@ -84,6 +85,9 @@ export function createErrorHandler(limits: { maxFileSizeBytes: number }): ErrorR
     if (httpError.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: httpError.code, detail: httpError.detail }, 'request rejected');
     if (res.headersSent) return res.destroy();
+    // Answered before the body was read in full: close the connection, or Node would read the
+    // rest of the body (up to its whole length) just to keep the connection alive.
+    if (!req.complete) closeAfterAnswer(req, res);
     res.status(httpError.status).type('application/problem+json').json(problemBody(httpError, req.originalUrl));
   };
 }

@@ -1,15 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
 import type { ImageType } from '../pipeline';
 import { pathInStore } from '../storage/local-file-store';
+import { closeAfterAnswer } from './close-early';
 import { HttpError } from './errors';
 import { assertPixelLimit } from './image-dimensions';
 import { ImageSniffer } from './image-sniffer';
 import type { InFlight } from './in-flight';
+import { MultipartGuard, multipartBoundary } from './multipart-guard';
+import { UploadSession } from './upload-session';
 
 /** A stored upload whose content was sniffed while it streamed to disk. */
 export interface StoredUpload {
@@ -24,15 +28,20 @@ export interface StoredUpload {
 type SniffedFile = Express.Multer.File & { detectedType: ImageType };
 
 /** multer disk storage that names files itself and rejects non-images while they stream in. */
-function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, onWork: (req: Request, work: Promise<void>) => void): StorageEngine {
+function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf: (req: Request) => UploadSession | undefined): StorageEngine {
   return {
     _handleFile(req, file, cb) {
+      const session = sessionOf(req);
       const storedName = randomUUID();
       const filePath = pathInStore(limits.dir, storedName);
       const sniffer = new ImageSniffer(limits.allowSvg);
+      session?.streams.add(file.stream);
+      // busboy only marks the file truncated and goes on reading it; refuse now instead.
+      file.stream.once('limit', () => session?.refuse(Object.assign(new MulterError('LIMIT_FILE_SIZE', file.fieldname), { filename: file.originalname })));
       // Tracked until a failed file is deleted too, so shutdown never leaves a partial file behind.
       const work = inFlight.track(async () => {
         const out = createWriteStream(filePath, { flags: 'wx' });
+        session?.stored.add(filePath);
         try {
           await pipeline(file.stream, sniffer, out);
           await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
@@ -45,7 +54,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, onWork: (
         }
         cb(null, { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>);
       });
-      onWork(req, work);
+      session?.work.push(work);
     },
     _removeFile(_req, file, cb) {
       rm(file.path, { force: true }).then(() => cb(null), cb);
@@ -75,44 +84,83 @@ export interface UploadLimits {
 
 export type UploadReceiver = (req: Request, res: Response) => Promise<StoredUpload[]>;
 
+const FORM_LIMITS = { fields: 20, fieldSize: 64 * 1024, fieldNameSize: 200, headerPairs: 200 } as const;
+/** busboy's own limit on one part's header block, plus the delimiter before it (CR LF -- 70 chars CR LF). */
+const PART_FRAMING_BYTES = 16 * 1024 + 76;
+/** Browsers send no preamble; a kilobyte is room for any client that does, and for an epilogue. */
+export const MAX_PREAMBLE_BYTES = 1024;
+
+/**
+ * The largest body a route can need: every file and text field at its limit, every part's
+ * header block at busboy's limit, and the preamble and epilogue allowances. A body any longer
+ * must break one of those limits, so it can be refused from its Content-Length alone.
+ */
+export function maxBodyBytes(maxFiles: number, maxFileSizeBytes: number): number {
+  const parts = maxFiles + FORM_LIMITS.fields;
+  return maxFiles * maxFileSizeBytes + FORM_LIMITS.fields * FORM_LIMITS.fieldSize + (parts + 1) * PART_FRAMING_BYTES + 2 * MAX_PREAMBLE_BYTES;
+}
+
+type StreamHandler = (req: Request, busboy: Writable) => void;
+
 /**
  * Receives the files of `field`: they stream to disk (never whole in memory) and are sniffed
- * on the way. A rejected request leaves no file behind; multer removes what was stored.
+ * on the way. A rejected request leaves no file behind. A request over a size limit is
+ * answered as soon as the limit is crossed, without reading the rest of its body.
  */
 export function createUploadReceiver(field: string, maxCount: number, limits: UploadLimits, inFlight: InFlight): UploadReceiver {
-  // The storage engine's work per request. On a truncated body multer answers as soon as the
-  // file stream fails, before the engine has deleted the partial file; a rejected request
-  // waits for that, so nothing is left behind when the client gets its answer.
-  const fileWork = new WeakMap<Request, Promise<void>[]>();
+  const sessions = new WeakMap<Request, UploadSession>();
+  const guardLimits = { maxBodyBytes: maxBodyBytes(maxCount, limits.maxFileSizeBytes), maxPreambleBytes: MAX_PREAMBLE_BYTES };
+  const streamHandler: StreamHandler = (req, busboy) => {
+    const session = sessions.get(req);
+    // busboy found a boundary, so the session did too (its grammar is the looser one).
+    if (!session?.boundary) throw new Error('multipart body without a guarded boundary');
+    const guard = new MultipartGuard(session.boundary, guardLimits, (err) => session.refuse(err));
+    session.feeds(req, busboy, guard);
+    // The limits multer enforces only once the whole body is read, refused as soon as they are crossed.
+    busboy.on('filesLimit', () => session.refuse(new MulterError('LIMIT_FILE_COUNT')));
+    busboy.on('partsLimit', () => session.refuse(new MulterError('LIMIT_PART_COUNT')));
+    busboy.on('fieldsLimit', () => session.refuse(new MulterError('LIMIT_FIELD_COUNT')));
+    req.pipe(guard).pipe(busboy);
+  };
   const upload = multer({
-    storage: sniffingDiskStorage(limits, inFlight, (req, work) => fileWork.set(req, [...(fileWork.get(req) ?? []), work])),
+    storage: sniffingDiskStorage(limits, inFlight, (req) => sessions.get(req)),
     // Browsers send file names as raw UTF-8; multer's default (latin1) turns 'café.jpg' into 'cafÃ©.jpg'.
     defParamCharset: 'utf8',
-    limits: {
-      fileSize: limits.maxFileSizeBytes,
-      files: maxCount,
-      fields: 20,
-      fieldSize: 64 * 1024,
-      fieldNameSize: 200,
-      parts: maxCount + 20,
-      headerPairs: 200,
-    },
+    limits: { ...FORM_LIMITS, fileSize: limits.maxFileSizeBytes, files: maxCount, parts: maxCount + FORM_LIMITS.fields },
+    // Not in @types/multer yet: multer 2.5 lets the caller feed busboy (multer/index.js, `streamHandler`).
+    ...({ streamHandler } as object),
   }).array(field);
 
   return async (req, res) => {
     if (!req.is('multipart/form-data')) {
       throw new HttpError('NOT_MULTIPART', `Expected a multipart/form-data body with files in the '${field}' field`);
     }
+    const declared = Number(req.headers['content-length']);
+    if (declared > guardLimits.maxBodyBytes) {
+      throw new HttpError('PAYLOAD_TOO_LARGE', `Expected a body of at most ${guardLimits.maxBodyBytes} bytes but Content-Length is ${declared}`);
+    }
+    const session = new UploadSession(multipartBoundary(req.headers['content-type'] ?? ''));
+    sessions.set(req, session);
     try {
-      await new Promise<void>((resolve, reject) => upload(req, res, (err?: unknown) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => {
+        session.start(reject);
+        upload(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
+      });
     } catch (err) {
-      await Promise.allSettled(fileWork.get(req) ?? []);
+      // On a truncated body multer answers as soon as the file stream fails, before the engine
+      // has deleted the partial file; and a refused request does not wait for multer at all.
+      session.close();
+      await session.discard();
       // The route's own limit, which the catalogue's generic message cannot know.
       if (err instanceof MulterError && err.code === 'LIMIT_FILE_COUNT') {
         throw new HttpError('TOO_MANY_FILES', `Expected at most ${maxCount} file${maxCount === 1 ? '' : 's'} in the '${field}' field`, { cause: err });
       }
       throw err;
+    } finally {
+      session.settle();
     }
+    // Accepted with an epilogue still arriving: close rather than read it to keep the connection.
+    if (!req.complete) closeAfterAnswer(req, res);
     const files = (req.files ?? []) as SniffedFile[];
     if (files.length === 0) throw new HttpError('NO_FILES', `Expected at least one file in the '${field}' field`);
     return files.map((f) => ({

@@ -8,6 +8,7 @@ import { fixtures } from '../fixtures/images';
 import { jpegHeaderThenHtml, validGifJsPolyglot } from '../fixtures/hostile-files';
 import { pngBomb } from '../fixtures/png-bomb';
 import { multipartBody, multipartType } from '../helpers/multipart-body';
+import { rawRequest } from '../helpers/raw-http';
 import { startStack, type TestStack } from '../helpers/stack';
 
 // Reproduce a failure with FUZZ_SEED=<seed from the test name>, and one case with FUZZ_CASE=<n>.
@@ -154,6 +155,51 @@ function buildCase(index: number, corpus: readonly Buffer[]): FuzzCase {
   return { route, contentType: contentType(dice, boundary), body: dice.chance(0.6) ? mutateBody(dice, body, boundary) : body };
 }
 
+const FAMILY_CASES = Number(process.env.FUZZ_FAMILY_MAX ?? 120);
+const FAMILY_MS = 30_000;
+
+interface FramedCase extends FuzzCase {
+  /** Cut points: the body is written as separate chunks at them. */
+  readonly cuts: number[];
+  /** File parts before the first close delimiter: at most these may be accepted. */
+  readonly partsBeforeClose: number;
+}
+
+/**
+ * Close delimiters where they do not belong (repeated, trailing, before the first part, inside a
+ * file, glued to the next part), written in chunks cut mostly around them.
+ */
+function buildFramedCase(index: number, corpus: readonly Buffer[]): FramedCase {
+  const dice = new Dice(mulberry32((SEED ^ 0xc105e) ^ Math.imul(index + 1, 0x9e3779b1)));
+  const route = dice.chance(0.7) ? '/process-images' : '/upload';
+  const boundary = `close${dice.int(0, 1e9)}`;
+  const close = `--${boundary}--`;
+  const pieces = Array.from({ length: dice.int(1, 3) }, () =>
+    multipartBody(boundary, [{ name: route === '/upload' ? 'media' : 'images', filename: 'f.jpg', contentType: 'image/jpeg', data: dice.pick(corpus) }]).subarray(0, -(close.length + 2)),
+  );
+  // Insert 1-3 close delimiters between the parts or inside one, each followed by CR LF, or not.
+  for (let i = dice.int(1, 3); i > 0; i--) {
+    const mark = Buffer.from(`${close}${dice.chance(0.7) ? '\r\n' : ''}`);
+    const at = dice.int(0, pieces.length);
+    if (dice.chance(0.25) && pieces[at]) {
+      const piece = pieces[at] as Buffer;
+      const offset = dice.int(piece.indexOf('\r\n\r\n') + 4, piece.length - 2);
+      pieces[at] = Buffer.concat([piece.subarray(0, offset), Buffer.from('\r\n'), mark, piece.subarray(offset)]);
+    } else pieces.splice(at, 0, mark);
+  }
+  if (dice.chance(0.5)) pieces.push(Buffer.from(`${close}\r\n`));
+  const body = Buffer.concat(pieces);
+  const firstClose = Buffer.concat([Buffer.from('\r\n'), body]).indexOf(`\r\n${close}`);
+  const before = body.subarray(0, firstClose === -1 ? body.length : firstClose);
+  const partsBeforeClose = before.toString('latin1').split(`--${boundary}\r\nContent-Disposition`).length - 1;
+  const marks: number[] = [];
+  for (let at = body.indexOf(close); at !== -1; at = body.indexOf(close, at + 1)) marks.push(at);
+  const cuts = Array.from({ length: dice.int(0, 3) }, () => (dice.chance(0.8) && marks.length ? Math.max(0, dice.pick(marks) + dice.int(-3, close.length + 3)) : dice.int(0, body.length)));
+  return { route, contentType: multipartType(boundary), body, cuts: [...new Set(cuts)].filter((c) => c > 0 && c < body.length).sort((a, b) => a - b), partsBeforeClose };
+}
+
+const chunksAt = (body: Buffer, cuts: readonly number[]) => [0, ...cuts].map((from, i) => body.subarray(from, cuts[i] ?? body.length));
+
 describe('fuzzing the upload routes', () => {
   let stack: TestStack;
   let server: Server;
@@ -223,6 +269,51 @@ describe('fuzzing the upload routes', () => {
     await supertest(baseUrl).get('/healthz').expect(200);
     expect(onDisk.sort()).toEqual([...stored].sort());
   }, MAX_MS + 60_000);
+
+  // Issue 15, item 1: busboy parsed on after a close delimiter and could wait forever on a file
+  // stream it never ended. Every case must be answered, accept no part after the first close
+  // delimiter, and leave nothing held (in flight) or on disk.
+  it(`answers every misplaced close delimiter, accepts no part after it and holds nothing (seed ${SEED})`, async () => {
+    const port = (server.address() as AddressInfo).port;
+    const started = Date.now();
+    const failures: string[] = [];
+    const acceptedJobIds: string[] = [];
+    const statuses = new Map<number | string, number>();
+    let nextCase = 0;
+    const runLane = async () => {
+      while (nextCase < FAMILY_CASES && Date.now() - started < FAMILY_MS) {
+        const index = nextCase++;
+        const framed = buildFramedCase(index, corpus);
+        const where = `close-delimiter case ${index} (${framed.route}, ${framed.body.length} bytes, cut at ${framed.cuts.join(',') || 'nowhere'})`;
+        const res = await rawRequest({
+          port,
+          path: framed.route,
+          headers: { 'Content-Type': framed.contentType, 'Content-Length': String(framed.body.length) },
+          chunks: chunksAt(framed.body, framed.cuts),
+          pauseMs: 5,
+          waitMs: REQUEST_TIMEOUT_MS,
+        });
+        statuses.set(res.status ?? 'none', (statuses.get(res.status ?? 'none') ?? 0) + 1);
+        if (res.status === 202) {
+          const ids: string[] = res.body.jobs?.map((j: { jobId: string }) => j.jobId) ?? [res.body.jobId];
+          acceptedJobIds.push(...ids);
+          if (ids.length > framed.partsBeforeClose) failures.push(`${where}: accepted ${ids.length} files, only ${framed.partsBeforeClose} before the close delimiter`);
+        } else if (res.status === undefined || res.status === 408 || res.status < 400 || res.status >= 500) failures.push(`${where}: status ${res.status ?? 'none (hung)'}`);
+        else if (!/^application\/problem\+json/.test(res.headers['content-type'] ?? '')) failures.push(`${where}: ${res.status} without problem+json`);
+      }
+    };
+    const filesBefore = new Set(readdirSync(stack.world.uploadDir));
+    await Promise.all(Array.from({ length: LANES }, runLane));
+    const held = await Promise.race([stack.api.deps.inFlight.idle().then(() => 'idle'), new Promise((r) => setTimeout(() => r('busy'), 5000).unref())]);
+
+    const stored = await Promise.all(acceptedJobIds.map(async (id) => (await stack.api.ports.queue.getJob(id))?.data.inputFile));
+    const newFiles = readdirSync(stack.world.uploadDir).filter((f) => !f.startsWith('.') && !filesBefore.has(f));
+    console.log(`fuzz close delimiters: ${JSON.stringify({ seed: SEED, ran: nextCase, statuses: Object.fromEntries(statuses) })}`);
+    expect(failures.slice(0, 10)).toEqual([]);
+    expect(nextCase).toBeGreaterThanOrEqual(Math.min(FAMILY_CASES, 30));
+    expect(held).toBe('idle');
+    expect(newFiles.sort()).toEqual([...stored].sort());
+  }, FAMILY_MS + 30_000);
 
   // Found by this fuzzer: when a body ends inside a file part, the part's stream fails while
   // its file is still being opened, and the clean-up could run before the open (both go to

@@ -38,6 +38,9 @@ function handle(err: unknown, { headersSent = false, clientGone = false } = {}):
       out.contentType = type;
       return this;
     },
+    set() {
+      return this;
+    },
     json(body: Problem) {
       // What the client would actually receive.
       out.body = JSON.parse(JSON.stringify(body)) as Problem;
