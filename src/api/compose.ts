@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { DEFAULT_SPEC } from '../pipeline';
 import { createBatchStore } from '../queue/batch-store';
-import { redisConnection } from '../queue/connection';
+import { closeRedis, redisConnection } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
@@ -55,7 +55,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       ['uploads in flight', () => deps.inFlight.idle()],
       ['queue events', () => events.close()],
       ['queues', () => Promise.all([queue.close(), deadLetters.close()])],
-      ['redis', () => Promise.all([redis.quit(), eventsRedis.quit()])],
+      ['redis', () => Promise.all([closeRedis(redis), closeRedis(eventsRedis)])],
     ],
   };
 }

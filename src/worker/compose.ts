@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import sharp from 'sharp';
 import type { Config } from '../config';
 import { createBatchStore } from '../queue/batch-store';
-import { redisConnection } from '../queue/connection';
+import { closeRedis, redisConnection } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
+import { closeWorker, countRunning } from './close-worker';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
 import { createProcessor } from './processor';
@@ -32,7 +33,10 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
   const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
   deadLetters.on('error', (err) => logger.debug({ err: err.message }, 'dead-letter queue error'));
-  const processor = createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
+  const processing = countRunning(
+    createProcessor({ uploadDir: config.uploads.dir, processedDir: config.processedDir, batches, logger, maxInputPixels: config.uploads.maxInputPixels }),
+  );
+  const processor = processing.fn;
   const createWorker = () =>
     createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploadDir: config.uploads.dir, logger, options: config.worker });
   const images: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
@@ -50,11 +54,12 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   return {
     worker,
     closeSteps: [
-      ['worker', () => worker.close()], // lets active jobs finish; the rest stay queued
+      // Lets active jobs finish (the rest stay queued); with Redis down, only as long as one runs here.
+      ['worker', () => closeWorker(worker.close, redis, processing.running)],
       ['file retention', retention.stop],
       ['dead-letter reconciler', reconciler.stop],
       ['queues', () => Promise.all([images.close(), deadLetters.close()])],
-      ['redis', () => redis.quit()],
+      ['redis', () => closeRedis(redis)],
     ],
   };
 }
