@@ -50,6 +50,17 @@ end
 return {completed, failed, total}
 `;
 
+// Creates a batch record only if Redis runs this by ARGV[4], a time in Redis's own clock. A
+// write whose reply timed out (the upload was refused) may still be run once a hung Redis
+// resumes; by then its time has passed, so it leaves nothing.
+const CREATE_BATCH = `
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
+`;
+
 // Forgets a file's outcome so it can run again (a dead letter put back on the queue); the
 // batch is unfinished again, so it gets the pending lifetime back.
 const RESET_OUTCOME = `
@@ -75,11 +86,15 @@ declare module 'ioredis' {
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
     imgflowResetOutcome(batchKey: string, jobId: string, ttlSeconds: number): Result<number, Context>;
+    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number): Result<number, Context>;
   }
 }
 
 export interface BatchStore {
-  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[] }): Promise<void>;
+  /** Redis's clock, in ms: the base for `create`'s `notAfterMs`. */
+  serverTime(): Promise<number>;
+  /** Writes the record if Redis runs the write by `notAfterMs` (its own clock); false if it came too late. */
+  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[] }, options: { notAfterMs: number }): Promise<boolean>;
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
@@ -101,14 +116,15 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
   // Defining again on a shared connection just replaces the same scripts.
   redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 2, lua: RECORD_OUTCOME });
   redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 1, lua: RESET_OUTCOME });
+  redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 1, lua: CREATE_BATCH });
 
   return {
-    async create({ batchId, createdAt, files }) {
-      await redis
-        .multi()
-        .hset(keyOf(batchId), { createdAt, total: files.length, files: JSON.stringify(files) })
-        .expire(keyOf(batchId), pendingTtl)
-        .exec();
+    async serverTime() {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    },
+    async create({ batchId, createdAt, files }, { notAfterMs }) {
+      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, pendingTtl)) === 1;
     },
     async remove(batchId) {
       await redis.del(keyOf(batchId));

@@ -3,6 +3,13 @@ import { Redis, type RedisOptions } from 'ioredis';
 export type ConnectionRole = 'producer' | 'worker';
 
 /**
+ * How long the API waits for any one Redis reply. The README promises an upload a 503 within
+ * 3 s when Redis hangs: the batch record is the upload's first write and is abandoned after
+ * this long (see enqueueBatch), with the clock read before it well inside the same bound.
+ */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 2000;
+
+/**
  * One Redis connection per role, following BullMQ's production guide.
  *
  * - producer (the API's Queue): fails fast. With no offline queue and one retry, an upload
@@ -20,7 +27,7 @@ export function redisConnection(url: string, role: ConnectionRole): Redis {
   const byRole: RedisOptions =
     role === 'producer'
       ? // commandTimeout: a Redis that accepts the connection but stops answering must not hang uploads either.
-        { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5000 }
+        { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS }
       : { enableOfflineQueue: true, maxRetriesPerRequest: null };
   return new Redis(url, { ...common, ...byRole });
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ImageType, PipelineSpec } from '../pipeline';
 import type { BatchFile, BatchStore } from './batch-store';
-import { assertReady } from './connection';
+import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
 import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPolicy } from './jobs';
 
 export interface UploadedImage {
@@ -19,16 +19,26 @@ export interface EnqueueDeps {
   readonly policy: JobPolicy;
 }
 
+// The record's write must run within this long of Redis reading its clock. Shorter than the
+// reply timeout, so a write Redis runs in time has this margin to get its reply back; one it
+// runs later (a hung Redis resuming after the upload was refused) writes nothing.
+const RECORD_WINDOW_MS = PRODUCER_COMMAND_TIMEOUT_MS - 500;
+
 /**
  * Records a batch and adds one job per image, all or nothing: BullMQ's addBulk is a single
- * MULTI, and if it fails the batch record written just before is removed again.
+ * MULTI, and if it fails the batch record written just before is removed again. The record
+ * goes first and only counts if Redis writes it in time, so a refused upload whose write Redis
+ * runs late leaves no record, and its jobs are never sent.
  */
 export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec): Promise<{ batchId: string; createdAt: string; files: BatchFile[] }> {
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
   const files = images.map((image) => ({ jobId: randomUUID(), originalName: image.originalName }));
-  await deps.batches.create({ batchId, createdAt, files });
+  const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
+  if (!(await deps.batches.create({ batchId, createdAt, files }, { notAfterMs }))) {
+    throw new QueueUnavailableError('Redis answered too late to record the batch');
+  }
   try {
     await deps.queue.addBulk(
       images.map((image, i) => {

@@ -22,7 +22,8 @@ describe('batch store lifetimes and counters', () => {
   it('keeps an unfinished batch as long as its inputs, and a finished one for the retention time', async () => {
     const batchId = randomUUID();
     const key = `${prefix}:images:batch:${batchId}`;
-    await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }, { jobId: 'b', originalName: 'b.jpg' }] });
+    const notAfterMs = (await batches.serverTime()) + 10_000;
+    await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }, { jobId: 'b', originalName: 'b.jpg' }] }, { notAfterMs });
     expect(await redis.ttl(key)).toBeGreaterThan(9_000);
 
     await batches.recordOutcome(batchId, 'a', { state: 'completed', result, attemptsMade: 1 });
@@ -41,5 +42,12 @@ describe('batch store lifetimes and counters', () => {
     expect(await redis.hmget(key, 'completed', 'failed')).toEqual(['1', '0']);
     expect(await redis.ttl(key)).toBeGreaterThan(9_000);
     expect((await batches.get(batchId))?.outcomes.has('b')).toBe(false);
+  });
+
+  it('writes no record when Redis runs the write after its time (a hung Redis resuming)', async () => {
+    const batchId = randomUUID();
+    const notAfterMs = (await batches.serverTime()) - 1;
+    expect(await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }] }, { notAfterMs })).toBe(false);
+    expect(await redis.exists(`${prefix}:images:batch:${batchId}`)).toBe(0);
   });
 });
