@@ -34,26 +34,25 @@ export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedI
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
-  const files = images.map((image) => ({ jobId: randomUUID(), originalName: image.originalName }));
+  const entries = images.map((image) => ({ image, jobId: randomUUID() }));
+  const files: BatchFile[] = entries.map(({ image, jobId }) => ({ jobId, originalName: image.originalName }));
   const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
   if (!(await deps.batches.create({ batchId, createdAt, files }, { notAfterMs }))) {
     throw new QueueUnavailableError('Redis answered too late to record the batch');
   }
   try {
     await deps.queue.addBulk(
-      images.map((image, i) => {
-        const { jobId } = files[i] as BatchFile;
-        return {
-          name: IMAGE_JOB,
-          data: { batchId, inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size, spec },
-          opts: jobOptions(deps.policy, jobId),
-        };
-      }),
+      entries.map(({ image, jobId }) => ({
+        name: IMAGE_JOB,
+        data: { batchId, inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size, spec },
+        opts: jobOptions(deps.policy, jobId),
+      })),
     );
   } catch (err) {
     // A reply lost after the MULTI committed (a timeout, a reset) looks like a failure too;
     // undoing then would strand queued jobs without their batch and inputs. One job tells.
-    const committed = await deps.queue.getJob((files[0] as BatchFile).jobId).then(Boolean, () => false);
+    const [first] = entries;
+    const committed = first !== undefined && (await deps.queue.getJob(first.jobId).then(Boolean, () => false));
     if (committed) return { batchId, createdAt, files };
     await deps.batches.remove(batchId).catch(() => undefined);
     throw err;

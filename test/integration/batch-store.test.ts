@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createBatchStore, type BatchStore } from '../../src/queue/batch-store';
+import { createBatchStore, CorruptBatchError, type BatchStore } from '../../src/queue/batch-store';
 import { deleteKeys } from '../helpers/redis';
 import { testRedisUrl } from '../helpers/stack';
 
@@ -49,5 +49,17 @@ describe('batch store lifetimes and counters', () => {
     const notAfterMs = (await batches.serverTime()) - 1;
     expect(await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }] }, { notAfterMs })).toBe(false);
     expect(await redis.exists(`${prefix}:images:batch:${batchId}`)).toBe(0);
+  });
+
+  it.each([
+    ['files that are not JSON', { files: '[{"jobId":', createdAt: '2026-01-01T00:00:00.000Z' }, /Expected JSON in field files of batch/],
+    ['files of the wrong shape', { files: '[{"jobId":1}]', createdAt: '2026-01-01T00:00:00.000Z' }, /Field files of batch .* does not fit/],
+    ['an outcome of the wrong shape', { files: '[]', createdAt: '2026-01-01T00:00:00.000Z', 'f:a': '{"state":"completed"}' }, /Field f:a of batch .* does not fit/],
+  ])('reads a record with %s as a CorruptBatchError, not a silent cast', async (_what, hash, message) => {
+    const batchId = randomUUID();
+    await redis.hset(`${prefix}:images:batch:${batchId}`, hash);
+    const read = batches.get(batchId);
+    await expect(read).rejects.toThrow(CorruptBatchError);
+    await expect(read).rejects.toThrow(message);
   });
 });
