@@ -4,7 +4,7 @@ import type { Config } from '../config';
 import { createImgflow } from '../core/imgflow';
 import { openPorts, type Ports } from '../core/ports';
 import { DEFAULT_SPEC } from '../pipeline';
-import { redisConnection } from '../queue/connection';
+import { closeRedis, redisConnection } from '../queue/connection';
 import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
@@ -46,7 +46,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     closeSteps: [
       ['uploads in flight', () => deps.inFlight.idle()],
       ['queue events', () => events.close()],
-      ['events redis', () => eventsRedis.quit()],
+      ['events redis', () => closeRedis(eventsRedis)],
       ...ports.closeSteps,
     ],
   };

@@ -1,12 +1,8 @@
-import { QueueEvents, type QueueEventsListener } from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { BATCH_FINISHED_EVENT, type BatchFinishedEvent } from '../queue/batch-store';
+import { BATCH_FINISHED_EVENT, BatchFinishedEvent, type ImageQueueEvents } from '../queue/events';
 import { IMAGE_QUEUE } from '../queue/jobs';
-
-interface ImageQueueEvents extends QueueEventsListener {
-  [BATCH_FINISHED_EVENT]: (event: BatchFinishedEvent, id: string) => void;
-}
 
 /**
  * Subscribes to the image queue's events: completed and failed jobs, and finished batches (an
@@ -17,9 +13,11 @@ export function watchQueueEvents(connection: Redis, prefix: string, logger: Logg
   const events = new QueueEvents(IMAGE_QUEUE, { connection, prefix });
   events.on('completed', ({ jobId }) => logger.info({ jobId }, 'job completed'));
   events.on('failed', ({ jobId, failedReason }) => logger.warn({ jobId, failedReason }, 'job failed'));
-  events.on<ImageQueueEvents, typeof BATCH_FINISHED_EVENT>(BATCH_FINISHED_EVENT, ({ batchId, completed, failed, total }) =>
-    logger.info({ batchId, completed: Number(completed), failed: Number(failed), total: Number(total) }, 'batch finished'),
-  );
+  events.on<ImageQueueEvents, typeof BATCH_FINISHED_EVENT>(BATCH_FINISHED_EVENT, (fields, id) => {
+    const parsed = BatchFinishedEvent.safeParse(fields);
+    if (parsed.success) logger.info(parsed.data, 'batch finished');
+    else logger.warn({ eventId: id, issues: parsed.error.issues }, 'malformed batch-finished event ignored');
+  });
   events.on('error', (err) => logger.warn({ err: err.message }, 'queue events error'));
   return events;
 }

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createBatchStore, type BatchStore } from '../queue/batch-store';
-import { redisConnection, type ConnectionRole } from '../queue/connection';
+import { closeRedis, redisConnection, type ConnectionRole } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import type { ShutdownStep } from '../shutdown';
@@ -43,7 +43,7 @@ export function openPorts(config: Config, logger: Logger, role: ConnectionRole):
     files,
     closeSteps: [
       ['queues', () => Promise.all([queue.close(), deadLetters.close()])],
-      ['redis', () => redis.quit()],
+      ['redis', () => closeRedis(redis)],
     ],
   };
 }

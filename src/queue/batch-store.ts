@@ -1,14 +1,18 @@
+import { QueueKeys } from 'bullmq';
 import type { Redis, Result } from 'ioredis';
-import { IMAGE_QUEUE, type ImageJobResult } from './jobs';
+import { z } from 'zod';
+import { BATCH_FINISHED_EVENT, EVENTS_MAX_LEN, imageEventsKey } from './events';
+import { IMAGE_QUEUE, ImageJobResult } from './jobs';
 
-export interface BatchFile {
-  readonly jobId: string;
-  readonly originalName: string;
-}
+export const BatchFile = z.object({ jobId: z.string().min(1), originalName: z.string() });
+export type BatchFile = z.infer<typeof BatchFile>;
 
-export type FileOutcome =
-  | { readonly state: 'completed'; readonly result: ImageJobResult; readonly attemptsMade: number }
-  | { readonly state: 'failed'; readonly failedReason: string; readonly attemptsMade: number };
+const attemptsMade = z.number().int().nonnegative();
+export const FileOutcome = z.discriminatedUnion('state', [
+  z.object({ state: z.literal('completed'), result: ImageJobResult, attemptsMade }),
+  z.object({ state: z.literal('failed'), failedReason: z.string(), attemptsMade }),
+]);
+export type FileOutcome = z.infer<typeof FileOutcome>;
 
 export interface BatchRecord {
   readonly batchId: string;
@@ -18,15 +22,22 @@ export interface BatchRecord {
   readonly outcomes: ReadonlyMap<string, FileOutcome>;
 }
 
-/** Event added to the image queue's event stream when every file of a batch has an outcome. */
-export const BATCH_FINISHED_EVENT = 'batch-finished';
+/** A batch hash in Redis that does not hold what this code writes: read back, it is an error, not a guess. */
+export class CorruptBatchError extends Error {
+  override name = 'CorruptBatchError';
+}
 
-/** The event's fields, as strings: stream entries carry no types. */
-export interface BatchFinishedEvent {
-  batchId: string;
-  completed: string;
-  failed: string;
-  total: string;
+/** Parses one JSON field of a batch hash, naming the batch and the field when it does not fit. */
+function parseField<T>(schema: z.ZodType<T>, batchId: string, field: string, text: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new CorruptBatchError(`Expected JSON in field ${field} of batch ${batchId} but received ${JSON.stringify(text.slice(0, 80))}`, { cause: err });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new CorruptBatchError(`Field ${field} of batch ${batchId} does not fit its schema: ${z.prettifyError(parsed.error)}`);
+  return parsed.data;
 }
 
 // Records one file's final outcome and keeps the batch's counters in step, atomically and
@@ -48,6 +59,17 @@ if not previous and completed + failed == total then
     'batchId', ARGV[5], 'completed', completed, 'failed', failed, 'total', total)
 end
 return {completed, failed, total}
+`;
+
+// Creates a batch record only if Redis runs this by ARGV[4], a time in Redis's own clock. A
+// write whose reply timed out (the upload was refused) may still be run once a hung Redis
+// resumes; by then its time has passed, so it leaves nothing.
+const CREATE_BATCH = `
+local now = redis.call('TIME')
+if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then return 0 end
+redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+return 1
 `;
 
 // Forgets a file's outcome so it can run again (a dead letter put back on the queue); the
@@ -75,11 +97,15 @@ declare module 'ioredis' {
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
     imgflowResetOutcome(batchKey: string, jobId: string, ttlSeconds: number): Result<number, Context>;
+    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number): Result<number, Context>;
   }
 }
 
 export interface BatchStore {
-  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[] }): Promise<void>;
+  /** Redis's clock, in ms: the base for `create`'s `notAfterMs`. */
+  serverTime(): Promise<number>;
+  /** Writes the record if Redis runs the write by `notAfterMs` (its own clock); false if it came too late. */
+  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[] }, options: { notAfterMs: number }): Promise<boolean>;
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
@@ -96,19 +122,21 @@ export interface BatchStore {
  */
 export function createBatchStore(redis: Redis, options: { prefix: string; ttlSeconds: number; pendingTtlSeconds?: number }): BatchStore {
   const pendingTtl = Math.max(options.pendingTtlSeconds ?? 7 * 24 * 3600, options.ttlSeconds);
-  const base = `${options.prefix}:${IMAGE_QUEUE}`;
-  const keyOf = (batchId: string) => `${base}:batch:${batchId}`;
+  const keys = new QueueKeys(options.prefix);
+  const keyOf = (batchId: string) => keys.toKey(IMAGE_QUEUE, `batch:${batchId}`);
+  const eventsKey = imageEventsKey(options.prefix);
   // Defining again on a shared connection just replaces the same scripts.
   redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 2, lua: RECORD_OUTCOME });
   redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 1, lua: RESET_OUTCOME });
+  redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 1, lua: CREATE_BATCH });
 
   return {
-    async create({ batchId, createdAt, files }) {
-      await redis
-        .multi()
-        .hset(keyOf(batchId), { createdAt, total: files.length, files: JSON.stringify(files) })
-        .expire(keyOf(batchId), pendingTtl)
-        .exec();
+    async serverTime() {
+      const [seconds, micros] = await redis.time();
+      return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    },
+    async create({ batchId, createdAt, files }, { notAfterMs }) {
+      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, pendingTtl)) === 1;
     },
     async remove(batchId) {
       await redis.del(keyOf(batchId));
@@ -118,20 +146,20 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       if (!hash.files || !hash.createdAt) return undefined;
       const outcomes = new Map<string, FileOutcome>();
       for (const [field, value] of Object.entries(hash)) {
-        if (field.startsWith('f:')) outcomes.set(field.slice(2), JSON.parse(value) as FileOutcome);
+        if (field.startsWith('f:')) outcomes.set(field.slice(2), parseField(FileOutcome, batchId, field, value));
       }
-      return { batchId, createdAt: hash.createdAt, files: JSON.parse(hash.files) as BatchFile[], outcomes };
+      return { batchId, createdAt: hash.createdAt, files: parseField(z.array(BatchFile), batchId, 'files', hash.files), outcomes };
     },
     async recordOutcome(batchId, jobId, outcome) {
       await redis.imgflowRecordOutcome(
         keyOf(batchId),
-        `${base}:events`,
+        eventsKey,
         jobId,
         outcome.state,
         JSON.stringify(outcome),
         options.ttlSeconds,
         batchId,
-        10_000,
+        EVENTS_MAX_LEN,
       );
     },
     async resetOutcome(batchId, jobId) {

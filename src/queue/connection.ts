@@ -3,6 +3,13 @@ import { Redis, type RedisOptions } from 'ioredis';
 export type ConnectionRole = 'producer' | 'worker';
 
 /**
+ * How long the API waits for any one Redis reply. The README promises an upload a 503 within
+ * 3 s when Redis hangs: the batch record is the upload's first write and is abandoned after
+ * this long (see enqueueBatch), with the clock read before it well inside the same bound.
+ */
+export const PRODUCER_COMMAND_TIMEOUT_MS = 2000;
+
+/**
  * One Redis connection per role, following BullMQ's production guide.
  *
  * - producer (the API's Queue): fails fast. With no offline queue and one retry, an upload
@@ -20,7 +27,7 @@ export function redisConnection(url: string, role: ConnectionRole): Redis {
   const byRole: RedisOptions =
     role === 'producer'
       ? // commandTimeout: a Redis that accepts the connection but stops answering must not hang uploads either.
-        { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 5000 }
+        { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS }
       : { enableOfflineQueue: true, maxRetriesPerRequest: null };
   return new Redis(url, { ...common, ...byRole });
 }
@@ -39,6 +46,18 @@ export function isRedisUnavailable(err: unknown): boolean {
     /enableOfflineQueue|Connection is closed|Stream isn't writeable|Command timed out/i.test(err.message) ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code ?? '')
   );
+}
+
+/**
+ * Ends a connection without waiting for a Redis that is not there: QUIT when connected (the
+ * replies still owed arrive first), otherwise a plain disconnect. QUIT on a connection that is
+ * down either fails at once (no offline queue) or waits in the offline queue until Redis
+ * returns, which is what held shutdowns to their deadline.
+ */
+export async function closeRedis(redis: Redis): Promise<void> {
+  if (redis.status === 'end') return;
+  if (redis.status === 'ready') await redis.quit();
+  else redis.disconnect();
 }
 
 /** Rejects when the producer connection is not ready, rather than waiting for it. */

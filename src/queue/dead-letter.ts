@@ -29,7 +29,8 @@ export async function sendToDeadLetter(
   deps: { deadLetters: DeadLetterQueue; batches: BatchStore },
   job: FailedImageJob,
 ): Promise<boolean> {
-  const jobId = job.id as string;
+  const jobId = job.id;
+  if (jobId === undefined) throw new Error(`Expected a failed job with an id, but job of batch ${job.data.batchId} has none`);
   const failedAt = new Date(job.finishedOn ?? Date.now()).toISOString();
   const existing = await deps.deadLetters.getJob(jobId);
   if (existing?.data.failedAt === failedAt) return false;
@@ -49,7 +50,7 @@ export async function listDeadLetters(deadLetters: DeadLetterQueue, offset: numb
     deadLetters.getWaitingCount(),
     deadLetters.getWaiting(offset, offset + limit - 1),
   ]);
-  return { total, items: jobs.filter((j) => j.id !== undefined).map((j) => ({ id: j.id as string, ...j.data })) };
+  return { total, items: jobs.flatMap((j) => (j.id === undefined ? [] : [{ id: j.id, ...j.data }])) };
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { ImageType, PipelineSpec } from '../pipeline';
 import type { BatchFile, BatchStore } from './batch-store';
-import { assertReady } from './connection';
+import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
 import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPolicy } from './jobs';
 
 export interface UploadedImage {
@@ -25,32 +25,41 @@ export interface EnqueueDeps {
   readonly policy: JobPolicy;
 }
 
+// The record's write must run within this long of Redis reading its clock. Shorter than the
+// reply timeout, so a write Redis runs in time has this margin to get its reply back; one it
+// runs later (a hung Redis resuming after the upload was refused) writes nothing.
+const RECORD_WINDOW_MS = PRODUCER_COMMAND_TIMEOUT_MS - 500;
+
 /**
  * Records a batch and adds one job per image, all or nothing: BullMQ's addBulk is a single
- * MULTI, and if it fails the batch record written just before is removed again.
+ * MULTI, and if it fails the batch record written just before is removed again. The record
+ * goes first and only counts if Redis writes it in time, so a refused upload whose write Redis
+ * runs late leaves no record, and its jobs are never sent.
  */
 export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec): Promise<EnqueuedBatch> {
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
   // The job id is the stored name, so the orphan sweep (src/worker/orphan-uploads.ts) knows a file is still wanted from one EXISTS.
-  const files = images.map((image) => ({ jobId: image.storedName, originalName: image.originalName }));
-  await deps.batches.create({ batchId, createdAt, files });
+  const entries = images.map((image) => ({ image, jobId: image.storedName }));
+  const files: BatchFile[] = entries.map(({ image, jobId }) => ({ jobId, originalName: image.originalName }));
+  const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
+  if (!(await deps.batches.create({ batchId, createdAt, files }, { notAfterMs }))) {
+    throw new QueueUnavailableError('Redis answered too late to record the batch');
+  }
   try {
     await deps.queue.addBulk(
-      images.map((image, i) => {
-        const { jobId } = files[i] as BatchFile;
-        return {
-          name: IMAGE_JOB,
-          data: { batchId, inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size, spec },
-          opts: jobOptions(deps.policy, jobId),
-        };
-      }),
+      entries.map(({ image, jobId }) => ({
+        name: IMAGE_JOB,
+        data: { batchId, inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size, spec },
+        opts: jobOptions(deps.policy, jobId),
+      })),
     );
   } catch (err) {
     // A reply lost after the MULTI committed (a timeout, a reset) looks like a failure too;
     // undoing then would strand queued jobs without their batch and inputs. One job tells.
-    const committed = await deps.queue.getJob((files[0] as BatchFile).jobId).then(Boolean, () => false);
+    const [first] = entries;
+    const committed = first !== undefined && (await deps.queue.getJob(first.jobId).then(Boolean, () => false));
     if (committed) return { batchId, createdAt, files };
     await deps.batches.remove(batchId).catch(() => undefined);
     throw err;

@@ -3,6 +3,7 @@ import sharp from 'sharp';
 import type { Config } from '../config';
 import { openPorts } from '../core/ports';
 import type { ShutdownStep } from '../shutdown';
+import { closeWorker, countRunning } from './close-worker';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
 import { startOrphanUploadSweep } from './orphan-uploads';
@@ -26,7 +27,8 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const ports = openPorts(config, logger, 'worker');
   const { redis, batches, deadLetters, files, queue: images } = ports;
   const { prefix } = config.redis;
-  const processor = createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels }));
+  const processor = processing.fn;
   const createWorker = () =>
     createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options: config.worker });
   const worker = superviseWorker(createWorker, () => images.getJobCounts('wait', 'active'), logger, { idleMs: config.worker.watchdogIdleMs });
@@ -43,7 +45,8 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   return {
     worker,
     closeSteps: [
-      ['worker', () => worker.close()], // lets active jobs finish; the rest stay queued
+      // Lets active jobs finish (the rest stay queued); with Redis down, only as long as one runs here.
+      ['worker', () => closeWorker(worker.close, redis, processing.running)],
       ['file retention', retention.stop],
       ['orphan upload sweep', orphans.stop],
       ['dead-letter reconciler', reconciler.stop],

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { createBatchStore, type BatchStore } from '../../src/queue/batch-store';
+import { createBatchStore, CorruptBatchError, type BatchStore } from '../../src/queue/batch-store';
 import { deleteKeys } from '../helpers/redis';
 import { testRedisUrl } from '../helpers/stack';
 
@@ -22,7 +22,8 @@ describe('batch store lifetimes and counters', () => {
   it('keeps an unfinished batch as long as its inputs, and a finished one for the retention time', async () => {
     const batchId = randomUUID();
     const key = `${prefix}:images:batch:${batchId}`;
-    await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }, { jobId: 'b', originalName: 'b.jpg' }] });
+    const notAfterMs = (await batches.serverTime()) + 10_000;
+    await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }, { jobId: 'b', originalName: 'b.jpg' }] }, { notAfterMs });
     expect(await redis.ttl(key)).toBeGreaterThan(9_000);
 
     await batches.recordOutcome(batchId, 'a', { state: 'completed', result, attemptsMade: 1 });
@@ -41,5 +42,24 @@ describe('batch store lifetimes and counters', () => {
     expect(await redis.hmget(key, 'completed', 'failed')).toEqual(['1', '0']);
     expect(await redis.ttl(key)).toBeGreaterThan(9_000);
     expect((await batches.get(batchId))?.outcomes.has('b')).toBe(false);
+  });
+
+  it('writes no record when Redis runs the write after its time (a hung Redis resuming)', async () => {
+    const batchId = randomUUID();
+    const notAfterMs = (await batches.serverTime()) - 1;
+    expect(await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }] }, { notAfterMs })).toBe(false);
+    expect(await redis.exists(`${prefix}:images:batch:${batchId}`)).toBe(0);
+  });
+
+  it.each([
+    ['files that are not JSON', { files: '[{"jobId":', createdAt: '2026-01-01T00:00:00.000Z' }, /Expected JSON in field files of batch/],
+    ['files of the wrong shape', { files: '[{"jobId":1}]', createdAt: '2026-01-01T00:00:00.000Z' }, /Field files of batch .* does not fit/],
+    ['an outcome of the wrong shape', { files: '[]', createdAt: '2026-01-01T00:00:00.000Z', 'f:a': '{"state":"completed"}' }, /Field f:a of batch .* does not fit/],
+  ])('reads a record with %s as a CorruptBatchError, not a silent cast', async (_what, hash, message) => {
+    const batchId = randomUUID();
+    await redis.hset(`${prefix}:images:batch:${batchId}`, hash);
+    const read = batches.get(batchId);
+    await expect(read).rejects.toThrow(CorruptBatchError);
+    await expect(read).rejects.toThrow(message);
   });
 });
