@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createImgflow } from '../core/imgflow';
 import { openPorts, type Ports } from '../core/ports';
-import { DEFAULT_SPEC } from '../pipeline';
+import { BUILT_IN_PRESETS } from '../core/presets';
 import { redisConnection } from '../queue/connection';
 import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
@@ -32,7 +32,14 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     logger,
     imgflow: createImgflow(ports, {
       policy: config.jobs,
-      spec: { ...DEFAULT_SPEC, maxInputPixels: config.uploads.maxInputPixels },
+      outputs: {
+        presets: { ...BUILT_IN_PRESETS, ...config.transform.presets },
+        maxVariants: config.transform.maxVariants,
+        onlyPresets: config.transform.onlyPresets,
+        maxInputPixels: config.uploads.maxInputPixels,
+        maxOutputPixels: config.transform.maxOutputPixels,
+        autoQualityTarget: config.transform.autoQualityTarget,
+      },
     }),
     uploads: config.uploads,
     corsOrigin: config.http.corsOrigin,

@@ -26,7 +26,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const ports = openPorts(config, logger, 'worker');
   const { redis, batches, deadLetters, files, queue: images } = ports;
   const { prefix } = config.redis;
-  const processor = createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels });
+  const processor = createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels });
   const createWorker = () =>
     createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options: config.worker });
   const worker = superviseWorker(createWorker, () => images.getJobCounts('wait', 'active'), logger, { idleMs: config.worker.watchdogIdleMs });
