@@ -188,8 +188,9 @@ function loadPresetsFile(file: string | undefined): PresetsFile {
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const [preset, ...field] = i.path.map(String);
-        if (preset === undefined) return `PRESETS_FILE: ${i.message}`;
-        return field.length ? `PRESETS_FILE: preset "${preset}" field "${field.join('.')}": ${i.message}` : `PRESETS_FILE: preset "${preset}": ${i.message}`;
+        const message = i.code === 'invalid_key' ? 'expected a preset name of 1–32 a-z and 0-9 (it names output files)' : i.message;
+        if (preset === undefined) return `PRESETS_FILE: ${message}`;
+        return field.length ? `PRESETS_FILE: preset "${preset}" field "${field.join('.')}": ${message}` : `PRESETS_FILE: preset "${preset}": ${message}`;
       }),
     );
   }
