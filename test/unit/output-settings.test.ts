@@ -63,7 +63,8 @@ describe('built-in presets', () => {
     expect(output?.meta).toMatchObject({ format, width, height });
     expect(output?.meta.channels).toBe(preset === 'default' ? 1 : 3);
     expect(output?.info).toMatchObject({ width, height, size: output?.data.length });
-  });
+    // AVIF encodes a 1280x960 frame in about 5 s of one core here; more under a full test run.
+  }, 30_000);
 
   it('makes thumbnail,web,default from one request, each as it would be alone (within a pixel)', async () => {
     const input = readFileSync(fixtures.largePhotoJpeg);
