@@ -4,7 +4,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DEFAULT_SPEC, type PipelineSpec } from '../src/pipeline';
+import { DEFAULT_OUTPUT, DEFAULT_SPEC, type OutputSpec } from '../src/pipeline';
 import { createLocalFileStore } from '../src/storage/local-file-store';
 import { processStoredImage } from '../src/worker/process-stored-image';
 import { readProc } from './proc-stats';
@@ -37,12 +37,12 @@ export interface LimitRunResult {
 }
 
 /** The pipeline's steps with sharp's grayscale() in place of toColourspace('b-w'), for comparison. */
-async function processWithGrayscale(input: string, output: string, spec: PipelineSpec): Promise<number> {
-  const { data } = await sharp(input, { limitInputPixels: spec.maxInputPixels, failOn: 'warning', autoOrient: true })
+async function processWithGrayscale(input: string, output: string, spec: OutputSpec, maxInputPixels: number): Promise<number> {
+  const { data } = await sharp(input, { limitInputPixels: maxInputPixels, failOn: 'warning', autoOrient: true })
     .resize({ width: spec.width, withoutEnlargement: spec.withoutEnlargement })
     .grayscale()
     .flatten({ background: '#ffffff' })
-    .jpeg({ quality: spec.quality })
+    .jpeg({ quality: spec.quality === 'auto' ? 80 : spec.quality })
     .toBuffer({ resolveWithObject: true });
   await writeFile(`${output}.tmp`, data);
   await rename(`${output}.tmp`, output);
@@ -70,7 +70,7 @@ async function run(config: LimitRunConfig): Promise<LimitRunResult> {
         outputBytes +=
           config.variant === 'pipeline'
             ? (await processStoredImage({ uploads: createLocalFileStore(path.dirname(input)), outputs }, { jobId: name, inputFile: path.basename(input), spec: DEFAULT_SPEC })).size
-            : await processWithGrayscale(input, output, DEFAULT_SPEC);
+            : await processWithGrayscale(input, output, DEFAULT_OUTPUT, DEFAULT_SPEC.maxInputPixels);
       } catch (err) {
         errors++;
         process.stderr.write(`${input}: ${err instanceof Error ? err.message : String(err)}\n`);

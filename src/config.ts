@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { BASE_OUTPUT } from './pipeline/spec';
+import { checkOutputSpec, PresetsFile } from './queue/output-settings';
 
 const int = () => z.coerce.number().int();
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -31,6 +34,12 @@ const EnvSchema = z
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
     HTTP_DRAIN_MS: int().nonnegative().default(10_000),
     ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+
+    PRESETS_FILE: z.string().min(1).optional(),
+    ONLY_PRESETS: flag().default(false),
+    MAX_VARIANTS: int().min(1).max(20).default(5),
+    MAX_OUTPUT_PIXELS: int().positive().default(50_000_000),
+    AUTO_QUALITY_TARGET: z.coerce.number().gt(0).max(1).default(0.98),
 
     // Two images per core: with one libvips thread each, a second job fills the gaps while the
     // first waits on Redis or the disk (measured 0.94 vs 0.85 of the Sharp limit; BENCHMARKS.md).
@@ -90,6 +99,15 @@ const EnvSchema = z
       allowSvg: env.ALLOW_SVG,
     },
     processedDir: path.resolve(env.PROCESSED_DIR),
+    transform: {
+      /** Added to (or replacing) the built-in presets; read and checked by loadConfig. */
+      presets: {} as PresetsFile,
+      onlyPresets: env.ONLY_PRESETS,
+      maxVariants: env.MAX_VARIANTS,
+      maxOutputPixels: env.MAX_OUTPUT_PIXELS,
+      autoQualityTarget: env.AUTO_QUALITY_TARGET,
+    },
+    presetsFile: env.PRESETS_FILE === undefined ? undefined : path.resolve(env.PRESETS_FILE),
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
       sharpThreads: env.SHARP_THREADS,
@@ -149,5 +167,36 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       }),
     );
   }
+  const { presetsFile, ...config } = parsed.data;
+  return Object.freeze({ ...config, presetsFile, transform: { ...config.transform, presets: loadPresetsFile(presetsFile) } });
+}
+
+/**
+ * PRESETS_FILE, checked with the schema of every output's settings: a bad file stops the
+ * process with one line per problem, naming the preset and the field.
+ */
+function loadPresetsFile(file: string | undefined): PresetsFile {
+  if (file === undefined) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`PRESETS_FILE: expected a readable JSON file but ${file} gave: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  const parsed = PresetsFile.safeParse(json);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const [preset, ...field] = i.path.map(String);
+        const message = i.code === 'invalid_key' ? 'expected a preset name of 1–32 a-z and 0-9 (it names output files)' : i.message;
+        if (preset === undefined) return `PRESETS_FILE: ${message}`;
+        return field.length ? `PRESETS_FILE: preset "${preset}" field "${field.join('.')}": ${message}` : `PRESETS_FILE: preset "${preset}": ${message}`;
+      }),
+    );
+  }
+  const problems = Object.entries(parsed.data).flatMap(([name, settings]) =>
+    checkOutputSpec({ ...BASE_OUTPUT, ...settings }).map((i) => `PRESETS_FILE: preset "${name}" field "${i.path}": ${i.message}`),
+  );
+  if (problems.length) throw new ConfigError(problems);
   return Object.freeze(parsed.data);
 }

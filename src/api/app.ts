@@ -11,6 +11,7 @@ import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
+import { presetsRouter } from './routes/presets';
 import { uploadsRouter } from './routes/uploads';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -49,6 +50,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(uploadsRouter(deps, registry));
   app.use(batchesRouter(deps, registry));
   app.use(jobsRouter(deps, registry));
+  app.use(presetsRouter(deps, registry));
   app.use(deadLettersRouter(deps, registry));
 
   const document = buildOpenApiDocument(registry);

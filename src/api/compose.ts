@@ -3,8 +3,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createImgflow } from '../core/imgflow';
 import { openPorts, type Ports } from '../core/ports';
-import { DEFAULT_SPEC } from '../pipeline';
-import { closeRedis, redisConnection } from '../queue/connection';
+import { BUILT_IN_PRESETS } from '../core/presets';
+import { closeRedis, closeUnlessDown, redisConnection } from '../queue/connection';
 import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
@@ -32,7 +32,14 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     logger,
     imgflow: createImgflow(ports, {
       policy: config.jobs,
-      spec: { ...DEFAULT_SPEC, maxInputPixels: config.uploads.maxInputPixels },
+      outputs: {
+        presets: { ...BUILT_IN_PRESETS, ...config.transform.presets },
+        maxVariants: config.transform.maxVariants,
+        onlyPresets: config.transform.onlyPresets,
+        maxInputPixels: config.uploads.maxInputPixels,
+        maxOutputPixels: config.transform.maxOutputPixels,
+        autoQualityTarget: config.transform.autoQualityTarget,
+      },
     }),
     uploads: config.uploads,
     corsOrigin: config.http.corsOrigin,
@@ -45,7 +52,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     ports,
     closeSteps: [
       ['uploads in flight', () => deps.inFlight.idle()],
-      ['queue events', () => events.close()],
+      ['queue events', () => closeUnlessDown(eventsRedis, () => events.close())],
       ['events redis', () => closeRedis(eventsRedis)],
       ...ports.closeSteps,
     ],

@@ -23,12 +23,12 @@ async function readStart(filePath: string, bytes: number): Promise<Buffer> {
  * the first bytes they were read from. Undefined when the header cannot be parsed: the worker,
  * which decodes, has the last word.
  */
-export async function readDeclaredSize(filePath: string, fileSize: number): Promise<{ width: number; height: number; header: Buffer } | undefined> {
+export async function readDeclaredSize(filePath: string, fileSize: number): Promise<{ width: number; height: number; orientation?: number | undefined; header: Buffer } | undefined> {
   for (const bytes of fileSize > FIRST_READ ? [FIRST_READ, SECOND_READ] : [FIRST_READ]) {
     try {
       const header = await readStart(filePath, bytes);
-      const { width, height } = imageSize(header);
-      if (width && height) return { width, height, header };
+      const { width, height, orientation } = imageSize(header);
+      if (width && height) return { width, height, orientation, header };
     } catch {
       // not enough of the header in this read, or not parseable at all
     }

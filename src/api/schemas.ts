@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { BATCH_STATUSES, FILE_STATES } from '../queue/batch-summary';
+import type { OutputRequest } from '../core/presets';
 import { ImageJobResult } from '../queue/jobs';
+import { OutputSettings, VARIANT_NAME, VariantSpecSchema } from '../queue/output-settings';
 import { HttpError, problems, type ProblemCode } from './errors';
 
 const uuid = (description: string) => z.uuid({ version: 'v4' }).meta({ description, example: '3b241101-e2bb-4255-8caf-4136c566a962' });
@@ -11,6 +13,62 @@ export const DeadLetterParams = z.object({ id: uuid('Dead letter id (the failed 
 export const DeadLetterQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
   limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+/** The first non-string-JSON problem of a text field; zod reports it as the field's issue. */
+function parseJsonText(value: unknown, ctx: z.RefinementCtx): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `expected a JSON object but the text is not JSON (${err instanceof Error ? err.message : 'unparseable'})` });
+    return z.NEVER;
+  }
+}
+
+// Any name: one that is not a preset is UNKNOWN_PRESET, which lists the known ones.
+const presetName = z.string().max(64);
+
+/**
+ * The text fields of an upload, before or after the files. Parsed with this schema and
+ * documented by it: `options` is shown as the settings object it must hold.
+ */
+export const UploadFields = z.object({
+  preset: presetName.optional().meta({ description: 'One preset (GET /presets). Default: `default`, the 512 px grey JPEG.' }),
+  variants: z
+    .string()
+    .transform((text) => text.split(',').map((name) => name.trim()))
+    .pipe(z.array(presetName))
+    .optional()
+    .meta({ description: 'Comma-separated preset names, 1–MAX_VARIANTS (5): one output each, all from one decode. Not with `preset` or `options`.' }),
+  options: z
+    .preprocess(parseJsonText, OutputSettings)
+    .optional()
+    .meta({ description: 'A JSON object of settings overriding the preset\'s: one output, variant `custom`. Refused (PRESETS_ONLY) when the server has ONLY_PRESETS=true.' }),
+}) satisfies z.ZodType<OutputRequest, Record<string, unknown>>;
+
+/** multipart encoding of the text fields, for the OpenAPI document. */
+export const UPLOAD_FIELDS_ENCODING = { options: { contentType: 'application/json' } };
+
+/**
+ * The text fields of a received upload (multer leaves them in req.body): a mismatch is 400
+ * INVALID_OPTIONS naming the field and what it allows. Empty fields count as not sent.
+ */
+export function parseUploadFields(body: unknown): OutputRequest {
+  const present = Object.fromEntries(Object.entries(typeof body === 'object' && body !== null ? body : {}).filter(([name, v]) => name in UploadFields.shape && v !== ''));
+  const parsed = UploadFields.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  throw new HttpError('INVALID_OPTIONS', issues);
+}
+
+export const Presets = z
+  .record(z.string(), VariantSpecSchema.omit({ name: true }))
+  .meta({ id: 'Presets', description: 'Every preset by name, with its settings resolved over the defaults' });
+export type Presets = z.infer<typeof Presets>;
+
+export const ResultQuery = z.object({
+  variant: z.string().regex(VARIANT_NAME).optional().meta({ description: 'Which variant to serve (`result.variants[].name`); default: the first' }),
 });
 
 export const ImageResult = ImageJobResult.meta({ id: 'ImageResult', description: 'The processed image; outputPath is relative to the processed directory' });

@@ -1,26 +1,41 @@
-import type { PipelineSpec } from '../pipeline';
+import type { OutputFormat, Size } from '../pipeline';
 import { listDeadLetters, retryDeadLetter, type DeadLetter } from '../queue/dead-letter';
 import { enqueueBatch, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
 import { readBatchStatus, readJobStatus, type BatchStatusView, type JobStatus } from '../queue/job-status';
 import type { JobPolicy } from '../queue/jobs';
+import { DEFAULT_VARIANT } from '../storage/output-name';
 import { AppError } from './errors';
 import type { Ports } from './ports';
+import { assertOutputSizes, resolveOutputs, resolvedPresets, type OutputPolicy, type OutputRequest } from './presets';
 
 /** A finished job's output, ready to be sent. */
 export interface ResultFile {
   readonly jobId: string;
-  readonly format: NonNullable<JobStatus['result']>['format'];
+  readonly variant: string;
+  readonly format: OutputFormat;
   readonly path: string;
+  /** The client's file name, sanitised: for a download name. */
+  readonly originalName: string;
+}
+
+/** An uploaded image, with the size its header declares when that could be read (for the output-size limit). */
+export interface IncomingImage extends UploadedImage {
+  readonly declaredSize?: Size | undefined;
 }
 
 /** The use cases every entry point offers; HTTP routes (and later the CLI, the page, webhooks) are adapters over it. */
 export interface Imgflow {
-  /** Records a batch and queues one job per image, all or nothing. */
-  submitBatch(images: readonly UploadedImage[]): Promise<EnqueuedBatch>;
+  /**
+   * Records a batch and queues one job per image, all or nothing. `request` picks the outputs
+   * (presets, variants, options; nothing: the `default` preset); a bad one is refused before anything is queued.
+   */
+  submitBatch(images: readonly IncomingImage[], request?: OutputRequest): Promise<EnqueuedBatch>;
+  /** Every preset with its resolved settings. */
+  listPresets(): ReturnType<typeof resolvedPresets>;
   getBatch(batchId: string): Promise<BatchStatusView>;
   getJob(jobId: string): Promise<JobStatus>;
-  /** Where a completed job's output is; RESULT_NOT_READY until then. */
-  findResult(jobId: string): Promise<ResultFile>;
+  /** Where a completed job's output is (the first variant unless named); RESULT_NOT_READY until then. */
+  findResult(jobId: string, variant?: string): Promise<ResultFile>;
   listDeadLetters(offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }>;
   /** Puts a dead letter back on the queue under its original job id. */
   retryDeadLetter(id: string): Promise<void>;
@@ -30,7 +45,7 @@ export interface Imgflow {
 
 export interface ImgflowOptions {
   readonly policy: JobPolicy;
-  readonly spec: PipelineSpec;
+  readonly outputs: OutputPolicy;
 }
 
 export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
@@ -43,7 +58,13 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
   };
 
   return {
-    submitBatch: (images) => enqueueBatch({ queue, redis, batches, policy: options.policy }, images, options.spec),
+    async submitBatch(images, request = {}) {
+      const spec = resolveOutputs(options.outputs, request);
+      assertOutputSizes(spec, images);
+      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec);
+    },
+
+    listPresets: () => resolvedPresets(options.outputs.presets),
 
     async getBatch(batchId) {
       const batch = await readBatchStatus(queue, batches, batchId);
@@ -53,12 +74,18 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
 
     getJob,
 
-    async findResult(jobId) {
+    async findResult(jobId, variant) {
       const job = await getJob(jobId);
       if (job.state !== 'completed' || !job.result) {
         throw new AppError('RESULT_NOT_READY', `Job ${jobId} is ${job.state}; the result exists once it is completed`);
       }
-      return { jobId, format: job.result.format, path: files.outputs.pathOf(job.result.outputPath) };
+      // Results from before variants have none: their one output is the default variant.
+      const variants = job.result.variants ?? [{ ...job.result, name: DEFAULT_VARIANT }];
+      const output = variant === undefined ? variants[0] : variants.find((v) => v.name === variant);
+      if (!output) {
+        throw new AppError('VARIANT_NOT_FOUND', `Job ${jobId} has no variant '${variant}'; it has ${variants.map((v) => v.name).join(', ')}`);
+      }
+      return { jobId, variant: output.name, format: output.format, path: files.outputs.pathOf(output.outputPath), originalName: job.originalName };
     },
 
     listDeadLetters: (offset, limit) => listDeadLetters(deadLetters, offset, limit),

@@ -26,7 +26,10 @@ export function decodeBudgetBytes(maxInputPixels: number): number {
   return maxInputPixels * DECODE_BYTES_PER_PIXEL.streamed;
 }
 
-/** The most pixels an image of this shape may declare (canvas size; only the first frame is ever decoded). */
+/**
+ * The most pixels an image of this shape may decode: its canvas when only the first frame is
+ * output, pages × canvas when an animated output keeps every frame (sharp counts all pages loaded).
+ */
 export function maxPixelsToDecode(shape: DecodeShape, maxInputPixels: number): number {
   return Math.floor(decodeBudgetBytes(maxInputPixels) / DECODE_BYTES_PER_PIXEL[shape]);
 }

@@ -1,4 +1,4 @@
-export type InvalidImageCode = 'UNSUPPORTED_TYPE' | 'CORRUPT_IMAGE' | 'TOO_MANY_PIXELS' | 'INPUT_MISSING';
+export type InvalidImageCode = 'UNSUPPORTED_TYPE' | 'CORRUPT_IMAGE' | 'TOO_MANY_PIXELS' | 'TOO_MANY_FRAMES' | 'OUTPUT_TOO_LARGE' | 'INPUT_MISSING';
 
 /**
  * The input can never be processed, however often it is retried: the worker turns it into

@@ -60,6 +60,17 @@ export async function closeRedis(redis: Redis): Promise<void> {
   else redis.disconnect();
 }
 
+/**
+ * Runs a close step that talks to Redis, but waits for it only while `redis` is up. With Redis
+ * gone there is nothing to hand back, and the step's commands would sit in an offline queue
+ * until Redis returns, holding the shutdown to its deadline.
+ */
+export async function closeUnlessDown(redis: Redis, close: () => Promise<unknown>): Promise<void> {
+  const closing = close();
+  if (redis.status === 'ready') await closing;
+  else closing.catch(() => undefined);
+}
+
 /** Rejects when the producer connection is not ready, rather than waiting for it. */
 export function assertReady(redis: Redis): void {
   if (redis.status !== 'ready') throw new QueueUnavailableError(`Redis is ${redis.status}`);

@@ -1,20 +1,12 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import { z } from 'zod';
-import { IMAGE_TYPES, OUTPUT_FORMATS, type PipelineSpec } from '../pipeline';
+import { IMAGE_TYPES, OUTPUT_FORMATS } from '../pipeline';
+import { PipelineSpecSchema, VARIANT_NAME } from './output-settings';
 
 export const IMAGE_QUEUE = 'images';
 export const DEAD_LETTER_QUEUE = 'images-dead-letter';
 export const IMAGE_JOB = 'process-image';
 export type ImageJobName = typeof IMAGE_JOB;
-
-export const PipelineSpecSchema = z.object({
-  width: z.number().int().positive().max(16384),
-  withoutEnlargement: z.boolean(),
-  grayscale: z.boolean(),
-  format: z.enum(OUTPUT_FORMATS),
-  quality: z.number().int().min(1).max(100),
-  maxInputPixels: z.number().int().positive(),
-}) satisfies z.ZodType<PipelineSpec>;
 
 /** What the API puts on the queue for one uploaded file. No paths: each process resolves names against its own directories. */
 export const ImageJobData = z.object({
@@ -28,14 +20,27 @@ export const ImageJobData = z.object({
 });
 export type ImageJobData = z.infer<typeof ImageJobData>;
 
-export const ImageJobResult = z.object({
+const OutputFields = {
   /** File name of the output inside the processed directory. */
   outputPath: z.string(),
   width: z.number().int().positive(),
-  height: z.number().int().positive(),
+  height: z.number().int().positive().meta({ description: 'Of one frame, for an animated output' }),
   format: z.enum(OUTPUT_FORMATS),
   size: z.number().int().nonnegative().meta({ description: 'Output size in bytes' }),
-});
+};
+
+export const VariantResult = z
+  .object({
+    name: z.string().regex(VARIANT_NAME).meta({ description: 'The preset it was made with, or `custom` for `options`; `?variant=` of the result route' }),
+    ...OutputFields,
+    quality: z.number().int().min(1).max(100).nullable().meta({ description: 'Encoder quality used (the one found, for "auto"); null for PNG and GIF' }),
+    score: z.number().optional().meta({ description: 'Perceptual score against the resized image, for quality "auto" (1: identical)' }),
+  })
+  .meta({ id: 'VariantResult' });
+export type VariantResult = z.infer<typeof VariantResult>;
+
+/** The first variant's fields (what a result was before variants), then every variant. */
+export const ImageJobResult = z.object({ ...OutputFields, variants: z.array(VariantResult).min(1) });
 export type ImageJobResult = z.infer<typeof ImageJobResult>;
 
 export type ImageQueue = Queue<ImageJobData, ImageJobResult, ImageJobName>;

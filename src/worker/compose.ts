@@ -27,7 +27,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const ports = openPorts(config, logger, 'worker');
   const { redis, batches, deadLetters, files, queue: images } = ports;
   const { prefix } = config.redis;
-  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels }));
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels }));
   const processor = processing.fn;
   const createWorker = () =>
     createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options: config.worker });

@@ -1,5 +1,6 @@
-import { InvalidImageError, transformImage, type ImageResult, type PipelineSpec } from '../pipeline';
+import { InvalidImageError, transformImage, type PipelineSpec } from '../pipeline';
 import { isErrno } from '../errno';
+import type { ImageJobResult } from '../queue/jobs';
 import type { FileStore } from '../storage/file-store';
 import { outputNameOf } from '../storage/output-name';
 
@@ -10,15 +11,13 @@ export interface ImageFiles {
 
 export type ProgressReporter = (percent: number) => void | Promise<void>;
 
-export interface StoredImageResult extends ImageResult {
-  /** Name of the output in the outputs store. */
-  readonly outputPath: string;
-}
+/** The first variant's output (names in the outputs store), then every variant's. */
+export type StoredImageResult = ImageJobResult;
 
 /**
- * One job's file work around the pure transform: read the upload, transform it, write the
- * output under the job's name. File-system failures are passed on as they are (a full disk
- * may have room on the next attempt); only a missing upload is permanent.
+ * One job's file work around the pure transform: read the upload, make every variant, write
+ * each under the job's name and the variant's. File-system failures are passed on as they are
+ * (a full disk may have room on the next attempt); only a missing upload is permanent.
  */
 export async function processStoredImage(
   files: ImageFiles,
@@ -35,8 +34,15 @@ export async function processStoredImage(
     throw err;
   }
   await onProgress?.(10);
-  const { data, info } = await transformImage(input, job.spec);
-  const outputPath = outputNameOf(job.jobId, info.format);
-  await files.outputs.write(outputPath, data);
-  return { outputPath, ...info };
+  const outputs = await transformImage(input, job.spec);
+  const variants = await Promise.all(
+    outputs.map(async ({ name, data, info }) => {
+      const outputPath = outputNameOf(job.jobId, info.format, name);
+      await files.outputs.write(outputPath, data);
+      return { name, outputPath, ...info };
+    }),
+  );
+  const [first] = variants;
+  if (!first) throw new Error('a spec has at least one variant');
+  return { outputPath: first.outputPath, width: first.width, height: first.height, format: first.format, size: first.size, variants };
 }

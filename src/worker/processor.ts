@@ -15,7 +15,11 @@ export interface ProcessorDeps {
    * job data comes from Redis, and the memory at stake is this process's.
    */
   readonly maxInputPixels: number;
+  /** The worker's own per-output limit, the same way (MAX_OUTPUT_PIXELS). */
+  readonly maxOutputPixels?: number;
 }
+
+const lowest = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
 export type ImageProcessor = Processor<ImageJobData, ImageJobResult, ImageJobName>;
 
@@ -37,7 +41,7 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
     try {
       result = await processStoredImage(
         deps.files,
-        { jobId, inputFile: data.inputFile, spec: { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels) } },
+        { jobId, inputFile: data.inputFile, spec: { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels), maxOutputPixels: lowest(data.spec.maxOutputPixels, deps.maxOutputPixels) } },
         // Not awaited: the progress write travels to Redis while Sharp works.
         (percent) => void job.updateProgress(percent).catch(() => undefined),
       );

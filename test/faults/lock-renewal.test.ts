@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { DEFAULT_SPEC } from '../../src/pipeline';
+import { DEFAULT_OUTPUT, DEFAULT_SPEC } from '../../src/pipeline';
 import { enqueueBatch } from '../../src/queue/enqueue-batch';
 import { startStack, waitFor, type TestStack } from '../helpers/stack';
 
@@ -35,7 +35,7 @@ describe('lock renewal while Sharp keeps every core busy', () => {
       return { originalName: `${name}.jpg`, storedName: name, size: input.length, type: 'jpeg' as const };
     });
     // The spec is data: a large AVIF output makes each job take several seconds of CPU.
-    const slowSpec = { ...DEFAULT_SPEC, width: 1200, format: 'avif' as const, quality: 60 };
+    const slowSpec = { ...DEFAULT_SPEC, variants: [{ ...DEFAULT_OUTPUT, name: 'default', width: 1200, format: 'avif' as const, quality: 60 }] as const };
     const { files } = await enqueueBatch({ ...stack.api.ports, policy: stack.world.config.jobs }, images, slowSpec);
 
     const jobs = await waitFor(

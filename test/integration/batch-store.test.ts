@@ -8,7 +8,8 @@ describe('batch store lifetimes and counters', () => {
   const prefix = `imgflow-test-${randomUUID()}`;
   let redis: Redis;
   let batches: BatchStore;
-  const result = { outputPath: 'x.jpg', width: 1, height: 1, format: 'jpeg' as const, size: 1 };
+  const output = { outputPath: 'x.jpg', width: 1, height: 1, format: 'jpeg' as const, size: 1 };
+  const result = { ...output, variants: [{ name: 'default', ...output, quality: 80 }] };
 
   beforeAll(() => {
     redis = new Redis(testRedisUrl());

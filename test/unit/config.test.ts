@@ -1,4 +1,5 @@
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
 
@@ -77,6 +78,10 @@ describe('loadConfig', () => {
       ['NODE_ENV', 'staging'],
       ['ORPHAN_SWEEP_INTERVAL_MS', '-1'],
       ['ORPHAN_GRACE_MS', '0'],
+      ['ONLY_PRESETS', 'yes'],
+      ['MAX_VARIANTS', '0'],
+      ['MAX_OUTPUT_PIXELS', '-1'],
+      ['AUTO_QUALITY_TARGET', '1.5'],
     ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
       const err = configErrorOf({ [name]: value });
       expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
@@ -120,5 +125,44 @@ describe('loadConfig', () => {
 
   it('ignores variables it does not know', () => {
     expect(() => loadConfig({ PATH: '/usr/bin', HOME: '/root', SOMETHING_ELSE: 'x' })).not.toThrow();
+  });
+
+  describe('PRESETS_FILE', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'imgflow-presets-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const fileWith = (name: string, content: string) => {
+      const file = path.join(dir, name);
+      writeFileSync(file, content);
+      return file;
+    };
+
+    it('defaults to no presets beyond the built-in ones, and the documented limits', () => {
+      expect(loadConfig({}).transform).toEqual({ presets: {}, onlyPresets: false, maxVariants: 5, maxOutputPixels: 50_000_000, autoQualityTarget: 0.98 });
+    });
+
+    it('reads the presets of a valid file', () => {
+      const file = fileWith('good.json', JSON.stringify({ poster: { width: 800, format: 'avif', quality: 'auto' } }));
+      expect(loadConfig({ PRESETS_FILE: file }).transform.presets).toEqual({ poster: { width: 800, format: 'avif', quality: 'auto' } });
+    });
+
+    it.each([
+      ['a width out of range', { poster: { width: 0 } }, /^PRESETS_FILE: preset "poster" field "width": .*>=1/],
+      ['an unknown setting', { poster: { colour: 'red' } }, /^PRESETS_FILE: preset "poster": .*colour/],
+      ['an unknown format', { poster: { format: 'bmp' } }, /^PRESETS_FILE: preset "poster" field "format": /],
+      ['a name that cannot be a file name', { 'Big Poster': { width: 10 } }, /^PRESETS_FILE: .*preset name/],
+      ['settings that do not go together', { poster: { format: 'png', quality: 'auto' } }, /^PRESETS_FILE: preset "poster" field "quality": "auto" needs/],
+      ['a list instead of an object', [{ width: 10 }], /^PRESETS_FILE: /],
+    ])('stops with a line naming the preset and the field for %s', (_name, content, line) => {
+      const err = configErrorOf({ PRESETS_FILE: fileWith(`${_name}.json`, JSON.stringify(content)) });
+      expect(err.problems).toEqual([expect.stringMatching(line)]);
+    });
+
+    it('stops on a file that is not JSON, or not there', () => {
+      expect(configErrorOf({ PRESETS_FILE: fileWith('bad.json', '{ "poster": ') }).problems).toEqual([expect.stringMatching(/^PRESETS_FILE: expected a readable JSON file/)]);
+      expect(configErrorOf({ PRESETS_FILE: path.join(dir, 'missing.json') }).problems).toEqual([expect.stringMatching(/^PRESETS_FILE: .*ENOENT/)]);
+    });
   });
 });

@@ -8,21 +8,24 @@ const SRC = path.resolve(__dirname, '../../src');
  * pipeline, with the shared plumbing (config, logger, shutdown, …) usable from anywhere above
  * the pipeline. The two processes never import each other.
  */
+const SHARED = ['plumbing', 'config'];
 const ALLOWED: Record<string, readonly string[]> = {
   pipeline: [],
-  storage: ['pipeline', 'plumbing'],
-  queue: ['pipeline', 'storage', 'plumbing'],
-  core: ['queue', 'storage', 'pipeline', 'plumbing'],
-  api: ['core', 'queue', 'storage', 'pipeline', 'plumbing'],
-  worker: ['core', 'queue', 'storage', 'pipeline', 'plumbing'],
-  launch: ['plumbing'],
-  plumbing: ['plumbing'],
+  storage: ['pipeline', ...SHARED],
+  queue: ['pipeline', 'storage', ...SHARED],
+  core: ['queue', 'storage', 'pipeline', ...SHARED],
+  api: ['core', 'queue', 'storage', 'pipeline', ...SHARED],
+  worker: ['core', 'queue', 'storage', 'pipeline', ...SHARED],
+  launch: SHARED,
+  // PRESETS_FILE is checked at start-up with the schema that checks a request's options.
+  config: ['queue', 'pipeline', 'plumbing'],
+  plumbing: SHARED,
 };
 
 /** The part a file under src/ belongs to: its top folder, or 'plumbing' for a top-level file. */
 function partOf(file: string): string {
   const [top, ...rest] = path.relative(SRC, file).split(path.sep);
-  if (rest.length === 0) return top === 'launch.ts' ? 'launch' : 'plumbing';
+  if (rest.length === 0) return top === 'launch.ts' ? 'launch' : top === 'config.ts' ? 'config' : 'plumbing';
   return top ?? 'plumbing';
 }
 

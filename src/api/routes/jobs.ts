@@ -1,11 +1,23 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { mimeTypeOf } from '../../pipeline';
+import { FILE_EXTENSIONS, mimeTypeOf, type OutputFormat } from '../../pipeline';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { AppError } from '../../core/errors';
 import { isErrno } from '../../errno';
+import { DEFAULT_VARIANT } from '../../storage/output-name';
 import { binary, json, problemResponses, READ_ERRORS } from '../openapi';
-import { JobParams, JobStatus, parseParams } from '../schemas';
+import { JobParams, JobStatus, parseParams, parseQuery, ResultQuery } from '../schemas';
+
+/**
+ * `inline` with a file name made of the client's (already sanitised) name, without its extension,
+ * the variant's unless it is the default, and the output's extension: an ASCII fallback with anything outside a safe set replaced, and the UTF-8 name (RFC 6266).
+ */
+export function contentDisposition(originalName: string, format: OutputFormat, variant: string): string {
+  const stem = originalName.replace(/\.[^.]*$/, '') || 'image';
+  const name = `${stem}${variant === DEFAULT_VARIANT ? '' : `-${variant}`}.${FILE_EXTENSIONS[format]}`;
+  const ascii = name.replace(/[^\w.\- ]/g, '_');
+  return `inline; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
+}
 
 export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegistry) {
   const { router, route } = documentedRouter(registry);
@@ -29,19 +41,26 @@ export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegi
     {
       method: 'get',
       path: '/jobs/{jobId}/result',
-      summary: 'Download the processed image',
-      request: { params: JobParams },
+      summary: 'Download a processed image',
+      description: 'One variant of the job (the first unless `variant` names another), with a Content-Disposition file name from the uploaded one.',
+      request: { params: JobParams, query: ResultQuery },
       responses: {
-        200: { description: 'The processed image', content: { 'image/jpeg': { schema: binary }, 'image/png': { schema: binary }, 'image/webp': { schema: binary }, 'image/avif': { schema: binary } } },
-        ...problemResponses([...READ_ERRORS, 'JOB_NOT_FOUND', 'RESULT_NOT_READY', 'RESULT_EXPIRED']),
+        200: {
+          description: 'The processed image',
+          headers: { 'Content-Disposition': { description: 'inline, with the original name and the format\'s extension', schema: { type: 'string' } } },
+          content: Object.fromEntries(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif'].map((type) => [type, { schema: binary }])),
+        },
+        ...problemResponses([...READ_ERRORS, 'INVALID_REQUEST', 'JOB_NOT_FOUND', 'RESULT_NOT_READY', 'VARIANT_NOT_FOUND', 'RESULT_EXPIRED']),
       },
     },
     async (req, res) => {
       const { jobId } = parseParams(JobParams, req.params);
-      const result = await deps.imgflow.findResult(jobId);
+      const { variant } = parseQuery(ResultQuery, req.query);
+      const result = await deps.imgflow.findResult(jobId, variant);
       res.type(mimeTypeOf(result.format));
+      const headers = { 'Cache-Control': 'private, max-age=3600', 'Content-Disposition': contentDisposition(result.originalName, result.format, result.variant) };
       await new Promise<void>((resolve, reject) =>
-        res.sendFile(result.path, { dotfiles: 'deny', headers: { 'Cache-Control': 'private, max-age=3600' } }, (err) => {
+        res.sendFile(result.path, { dotfiles: 'deny', headers }, (err) => {
           if (!err) return resolve();
           reject(isErrno(err, 'ENOENT') ? new AppError('RESULT_EXPIRED', `The output of job ${jobId} has been removed by retention`) : err);
         }),
