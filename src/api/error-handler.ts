@@ -1,6 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
 import { AppError } from '../core/errors';
+import { isErrno } from '../errno';
 import { closeAfterAnswer } from './close-early';
 import { isRedisUnavailable } from '../queue/connection';
 import { sanitizeOriginalName } from './multipart';
@@ -32,11 +33,18 @@ const ABORT_MESSAGES = new Set(['Request aborted', 'Request closed', 'aborted', 
 /** The client hung up mid-request: nothing is wrong here and nobody is left to answer. */
 function isClientAbort(err: unknown, clientGone: boolean): boolean {
   if (!(err instanceof Error)) return false;
-  const code = (err as NodeJS.ErrnoException).code;
+  const code = isErrno(err) ? err.code : undefined;
   if (code === 'ECONNABORTED' || ABORT_MESSAGES.has(err.message)) return true;
   // ioredis reports a dropped Redis connection with the same code (a 503), so a bare reset
   // counts as the client's only when the client's own socket is already gone.
   return code === 'ECONNRESET' && clientGone;
+}
+
+/** A string property of something thrown, if it has one: libraries decorate their errors (busboy, body-parser, our multipart session). */
+function stringField(err: unknown, key: string): string | undefined {
+  if (typeof err !== 'object' || err === null || !(key in err)) return undefined;
+  const value: unknown = Reflect.get(err, key);
+  return typeof value === 'string' ? value : undefined;
 }
 
 function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientGone: boolean): HttpError {
@@ -47,7 +55,7 @@ function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientG
   if (err instanceof MulterError) {
     const code = MULTER_CODES[err.code] ?? 'MALFORMED_MULTIPART';
     const detail: Partial<Record<ProblemCode, string>> = {
-      FILE_TOO_LARGE: `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but '${sanitizeOriginalName((err as MulterError & { filename?: string }).filename)}' was larger`,
+      FILE_TOO_LARGE: `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but '${sanitizeOriginalName(stringField(err, 'filename'))}' was larger`,
       UNEXPECTED_FIELD: `Unexpected file field '${err.field ?? ''}'; send images in the documented field`,
     };
     return new HttpError(code, detail[code] ?? err.message, { cause: err });
@@ -56,14 +64,15 @@ function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientG
   // A path parameter with a broken percent-encoding (/jobs/%E0%A4%A): the router cannot
   // decode it and throws a URIError. That is a malformed id from the client, not a fault here.
   if (err instanceof URIError) return new HttpError('INVALID_ID', 'Expected a UUID v4 in the path but received a malformed percent-encoding', { cause: err });
-  const e = err as { type?: string; status?: number; message?: string };
+  const message = stringField(err, 'message');
   // busboy's parse errors ("Unexpected end of form", "Malformed part header", missing boundary).
-  if (e?.message && /multipart|boundary|unexpected end of form|malformed part/i.test(e.message)) {
-    return new HttpError('MALFORMED_MULTIPART', e.message, { cause: err });
+  if (message && /multipart|boundary|unexpected end of form|malformed part/i.test(message)) {
+    return new HttpError('MALFORMED_MULTIPART', message, { cause: err });
   }
   // body-parser errors on JSON routes.
-  if (e?.type === 'entity.parse.failed') return new HttpError('INVALID_JSON', 'The request body is not valid JSON', { cause: err });
-  if (e?.type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'The request body is too large', { cause: err });
+  const type = stringField(err, 'type');
+  if (type === 'entity.parse.failed') return new HttpError('INVALID_JSON', 'The request body is not valid JSON', { cause: err });
+  if (type === 'entity.too.large') return new HttpError('PAYLOAD_TOO_LARGE', 'The request body is too large', { cause: err });
   return new HttpError('INTERNAL_ERROR', 'An unexpected error occurred; it has been logged', { cause: err });
 }
 

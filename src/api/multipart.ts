@@ -27,6 +27,11 @@ export interface StoredUpload {
 
 type SniffedFile = Express.Multer.File & { detectedType: ImageType };
 
+/** A file our storage engine stored: multer copies the engine's fields onto its file object. */
+function isSniffed(file: Express.Multer.File): file is SniffedFile {
+  return 'detectedType' in file && typeof file.detectedType === 'string';
+}
+
 /** multer disk storage that names files itself and rejects non-images while they stream in. */
 function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf: (req: Request) => UploadSession | undefined): StorageEngine {
   return {
@@ -52,7 +57,8 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
           await rm(filePath, { force: true });
           return cb(err);
         }
-        cb(null, { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected } as Partial<SniffedFile>);
+        const stored: Partial<SniffedFile> = { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected };
+        cb(null, stored);
       });
       session?.work.push(work);
     },
@@ -122,14 +128,15 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
     busboy.on('fieldsLimit', () => session.refuse(new MulterError('LIMIT_FIELD_COUNT')));
     req.pipe(guard).pipe(busboy);
   };
-  const upload = multer({
+  // streamHandler is not in @types/multer yet: multer 2.5 lets the caller feed busboy (multer/index.js).
+  const options: multer.Options & { streamHandler: StreamHandler } = {
     storage: sniffingDiskStorage(limits, inFlight, (req) => sessions.get(req)),
     // Browsers send file names as raw UTF-8; multer's default (latin1) turns 'café.jpg' into 'cafÃ©.jpg'.
     defParamCharset: 'utf8',
     limits: { ...FORM_LIMITS, fileSize: limits.maxFileSizeBytes, files: maxCount, parts: maxCount + FORM_LIMITS.fields },
-    // Not in @types/multer yet: multer 2.5 lets the caller feed busboy (multer/index.js, `streamHandler`).
-    ...({ streamHandler } as object),
-  }).array(field);
+    streamHandler,
+  };
+  const upload = multer(options).array(field);
 
   return async (req, res) => {
     if (!req.is('multipart/form-data')) {
@@ -161,7 +168,7 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
     }
     // Accepted with an epilogue still arriving: close rather than read it to keep the connection.
     if (!req.complete) closeAfterAnswer(req, res);
-    const files = (req.files ?? []) as SniffedFile[];
+    const files = Array.isArray(req.files) ? req.files.filter(isSniffed) : [];
     if (files.length === 0) throw new HttpError('NO_FILES', `Expected at least one file in the '${field}' field`);
     return files.map((f) => ({
       originalName: sanitizeOriginalName(f.originalname),
