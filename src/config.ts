@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { AUTO_QUALITY_TARGET } from './pipeline/auto-quality';
 
 const int = () => z.coerce.number().int();
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -43,6 +44,7 @@ const EnvSchema = z
     MAX_STALLED_COUNT: int().nonnegative().default(3),
     WATCHDOG_IDLE_MS: int().min(1000).default(30_000),
     RECONCILE_INTERVAL_MS: int().min(100).default(15_000),
+    AUTO_QUALITY_TARGET: z.coerce.number().min(0.5).max(1).default(AUTO_QUALITY_TARGET),
 
     RETENTION_HOURS: z.coerce.number().positive().default(24),
     UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),
@@ -98,6 +100,7 @@ const EnvSchema = z
       maxStalledCount: env.MAX_STALLED_COUNT,
       watchdogIdleMs: env.WATCHDOG_IDLE_MS,
       reconcileIntervalMs: env.RECONCILE_INTERVAL_MS,
+      autoQualityTarget: env.AUTO_QUALITY_TARGET,
     },
     jobs: {
       attempts: env.JOB_ATTEMPTS,

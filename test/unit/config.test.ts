@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { AUTO_QUALITY_TARGET } from '../../src/pipeline/auto-quality';
 
 /** The ConfigError loadConfig throws for `env`, or a failure if it does not throw one. */
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
@@ -22,7 +23,7 @@ describe('loadConfig', () => {
       redis: { url: 'redis://127.0.0.1:6379', prefix: 'imgflow' },
       uploads: { dir: path.resolve('uploads'), maxFiles: 10, maxFileSizeBytes: 5 * 1024 * 1024, allowSvg: false },
       processedDir: path.resolve('processed'),
-      worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000 },
+      worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000, autoQualityTarget: AUTO_QUALITY_TARGET },
       launch: expect.objectContaining({ workerNice: 10 }),
       jobs: { attempts: 3, backoffMs: 1000 },
     });
@@ -37,6 +38,7 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(8080);
     expect(config.uploads).toMatchObject({ maxFiles: 3, maxFileSizeBytes: 512 * 1024 });
     expect(config.worker.concurrency).toBe(4);
+    expect(loadConfig({ AUTO_QUALITY_TARGET: '0.985' }).worker.autoQualityTarget).toBe(0.985);
     expect(config.jobs).toMatchObject({ attempts: 5, backoffMs: 0 });
   });
 
@@ -77,6 +79,9 @@ describe('loadConfig', () => {
       ['NODE_ENV', 'staging'],
       ['ORPHAN_SWEEP_INTERVAL_MS', '-1'],
       ['ORPHAN_GRACE_MS', '0'],
+      ['AUTO_QUALITY_TARGET', '0.4'],
+      ['AUTO_QUALITY_TARGET', '1.01'],
+      ['AUTO_QUALITY_TARGET', 'high'],
     ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
       const err = configErrorOf({ [name]: value });
       expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
