@@ -1,3 +1,4 @@
+import { hitchhikersSSIM } from '@blazediff/ssim/hitchhikers-ssim';
 import sharp from 'sharp';
 import { AUTO_QUALITY_BOUNDS, AUTO_QUALITY_MAX_ENCODES, AUTO_QUALITY_TARGET, encodeWithAutoQuality, perceptualScore, searchQuality, type AutoQualityFormat, type RawImage } from '../../src/pipeline/auto-quality';
 import { fixtures } from '../fixtures/images';
@@ -136,6 +137,17 @@ describe('perceptualScore', () => {
     const blurred = await toRaw(resized(fixtures.jpegExif1).blur(2));
     expect(perceptualScore(ref, ref)).toBeCloseTo(1, 6);
     expect(perceptualScore(ref, blurred)).toBeLessThan(0.9);
+  });
+
+  it('samples a large image close to the full-image SSIM it stands for', async () => {
+    const image = sharp(fixtures.largePhotoJpeg).resize({ width: 1280 });
+    const ref = await toRaw(image.clone());
+    const candidate = await toRaw(sharp(await image.clone().jpeg({ quality: 50 }).toBuffer()));
+    const rgba = (raw: RawImage) => sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } }).ensureAlpha().raw().toBuffer();
+    const full = hitchhikersSSIM(await rgba(ref), await rgba(candidate), undefined, ref.width, ref.height, { covPooling: false });
+
+    expect(full).toBeLessThan(0.97);
+    expect(perceptualScore(ref, candidate)).toBeCloseTo(full, 2);
   });
 
   it('counts a change in alpha alone', () => {
