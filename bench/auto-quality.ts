@@ -1,6 +1,7 @@
 import sharp from 'sharp';
 import { AUTO_QUALITY_TARGET, encodeWithAutoQuality, perceptualScore, type AutoQualityFormat, type RawImage } from '../src/pipeline/auto-quality';
-import type { Corpus, CorpusFile } from './corpus';
+import { fixtures } from '../test/fixtures/images';
+import type { Corpus } from './corpus';
 import { percentile } from './stats';
 
 /** The outputs where auto quality matters: the `web` and `avif` presets' settings, and JPEG at the same size. */
@@ -21,8 +22,8 @@ export interface Distribution {
 export interface AutoQualityRow {
   readonly label: string;
   readonly format: AutoQualityFormat;
-  /** 'photo' for the corpus's JPEG and WebP photos, 'screenshot' for its PNGs. */
-  readonly kind: 'photo' | 'screenshot';
+  /** 'photo' for the corpus's JPEG and WebP photos, 'screenshot' for its PNGs, 'real photo' for the test fixtures'. */
+  readonly kind: Kind;
   readonly images: number;
   readonly autoBytes: number;
   readonly fixedBytes: number;
@@ -43,6 +44,14 @@ export interface AutoQualityResult {
   readonly rows: AutoQualityRow[];
 }
 
+type Kind = 'photo' | 'screenshot' | 'real photo';
+
+/**
+ * The real-world photos of test/fixtures (camera JPEGs, CMYK, WebP, AVIF), next to the corpus:
+ * its synthetic photos carry per-pixel grain, which encoders smooth away and SSIM counts in full.
+ */
+const REAL_PHOTOS = [fixtures.jpegExif1, fixtures.portraitJpegExif6, fixtures.largePhotoJpeg, fixtures.cmykJpeg, fixtures.webp, fixtures.avif, fixtures.photoJpeg, fixtures.smallPhotoJpeg];
+
 const distribution = (values: readonly number[]): Distribution => ({ min: Math.min(...values), p50: percentile(values, 50), max: Math.max(...values) });
 const cpuMs = (since: NodeJS.CpuUsage) => {
   const c = process.cpuUsage(since);
@@ -50,7 +59,7 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
 };
 
 /** The job up to its encoder, as the presets will run it: upright, 1280 inside, colour; JPEG flattened. */
-function transformed(file: CorpusFile, format: AutoQualityFormat): sharp.Sharp {
+function transformed(file: { readonly path: string }, format: AutoQualityFormat): sharp.Sharp {
   const image = sharp(file.path, { autoOrient: true, failOn: 'warning' }).resize({ width: MAX_SIDE, height: MAX_SIDE, fit: 'inside', withoutEnlargement: true });
   return format === 'jpeg' ? image.flatten({ background: '#ffffff' }) : image;
 }
@@ -72,8 +81,13 @@ export async function measureAutoQuality(corpus: Corpus, avifEvery: number, log:
   try {
     for (const setting of AUTO_QUALITY_SETTINGS) {
       const files = setting.format === 'avif' ? corpus.files.filter((_, i) => i % avifEvery === 0) : corpus.files;
-      for (const kind of ['photo', 'screenshot'] as const) {
-        const mine = files.filter((f) => (kind === 'photo') === (f.format !== 'png'));
+      const inputs: Record<Kind, readonly { readonly path: string }[]> = {
+        photo: files.filter((f) => f.format !== 'png'),
+        screenshot: files.filter((f) => f.format === 'png'),
+        'real photo': REAL_PHOTOS.map((path) => ({ path })),
+      };
+      for (const kind of ['photo', 'screenshot', 'real photo'] as const) {
+        const mine = inputs[kind];
         if (!mine.length) continue;
         let autoBytes = 0;
         let fixedBytes = 0;
