@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import { AUTO_QUALITY_TARGET, encodeWithAutoQuality, perceptualScore, type AutoQualityFormat, type RawImage } from '../src/pipeline/auto-quality';
+import { AUTO_QUALITY_TARGET, encodeWithAutoQuality, type AutoQualityFormat } from '../src/pipeline/auto-quality';
+import { perceptualScore, type RawImage } from '../src/pipeline/perceptual-score';
 import { fixtures } from '../test/fixtures/images';
 import type { Corpus } from './corpus';
 import { percentile } from './stats';
@@ -74,7 +75,7 @@ async function toRaw(image: sharp.Sharp): Promise<RawImage> {
  * libvips thread, so process.cpuUsage() around each job is that job's CPU alone. Both jobs start
  * from the file: decode, resize and encode(s), as a worker would run them.
  */
-export async function measureAutoQuality(corpus: Corpus, avifEvery: number, log: (line: string) => void): Promise<AutoQualityResult> {
+export async function measureAutoQuality(corpus: Corpus, { avifEvery, realPhotos }: { avifEvery: number; realPhotos: number }, log: (line: string) => void): Promise<AutoQualityResult> {
   const threads = sharp.concurrency();
   sharp.concurrency(1);
   const rows: AutoQualityRow[] = [];
@@ -84,7 +85,7 @@ export async function measureAutoQuality(corpus: Corpus, avifEvery: number, log:
       const inputs: Record<Kind, readonly { readonly path: string }[]> = {
         photo: files.filter((f) => f.format !== 'png'),
         screenshot: files.filter((f) => f.format === 'png'),
-        'real photo': REAL_PHOTOS.map((path) => ({ path })),
+        'real photo': REAL_PHOTOS.slice(0, realPhotos).map((path) => ({ path })),
       };
       for (const kind of ['photo', 'screenshot', 'real photo'] as const) {
         const mine = inputs[kind];

@@ -1,6 +1,7 @@
 import { hitchhikersSSIM } from '@blazediff/ssim/hitchhikers-ssim';
 import sharp from 'sharp';
-import { AUTO_QUALITY_BOUNDS, AUTO_QUALITY_MAX_ENCODES, AUTO_QUALITY_TARGET, encodeWithAutoQuality, perceptualScore, searchQuality, type AutoQualityFormat, type RawImage } from '../../src/pipeline/auto-quality';
+import { AUTO_QUALITY_BOUNDS, AUTO_QUALITY_MAX_ENCODES, AUTO_QUALITY_TARGET, encodeWithAutoQuality, searchQuality, type AutoQualityFormat } from '../../src/pipeline/auto-quality';
+import { perceptualScore, type RawImage } from '../../src/pipeline/perceptual-score';
 import { fixtures } from '../fixtures/images';
 
 const FORMATS: readonly AutoQualityFormat[] = ['jpeg', 'webp', 'avif'];
