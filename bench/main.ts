@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       results.decodeMemory = await measureDecodeMemory(path.join(dataRoot, 'memory'), !options.quick, log);
     });
     await phase('auto-quality', async () => {
-      results.autoQuality = await measureAutoQuality(corpus, options.avifEvery, log);
+      results.autoQuality = await measureAutoQuality(corpus, { avifEvery: options.avifEvery, realPhotos: options.quick ? 2 : Number.POSITIVE_INFINITY }, log);
     });
     // Other processes on the machine come and go: a limit run right next to a measurement sees
     // the same conditions, so the ratio of the two is steadier than one against the table above.

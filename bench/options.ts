@@ -152,6 +152,6 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
     polls: quick ? 50 : 300,
     enqueueFiles: quick ? 300 : 5_000,
     longRunImages: positive(values['long-run-images'], 'long-run-images', 1_000),
-    avifEvery: 5,
+    avifEvery: quick ? 10 : 5,
   };
 }
