@@ -3,13 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
+import { measureAutoQuality } from './auto-quality';
 import { ensureCorpus, type Corpus } from './corpus';
 import { measureDecodeMemory } from './decode-memory';
 import { runEndToEnd } from './end-to-end';
 import { compareOutputs, limitSettings, measureLimit, outputDirOf } from './limit';
 import { closeConnections } from './http-client';
 import { describeMachine } from './machine';
-import { parseBenchOptions, USAGE, type BenchOptions, type Phase } from './options';
+import { LOCAL_PHASES, parseBenchOptions, USAGE, type BenchOptions, type Phase } from './options';
 import { createProcessGroup } from './process-group';
 import { renderReport } from './report';
 import type { BenchResults, CorpusSummary } from './results';
@@ -121,6 +122,9 @@ async function main(): Promise<void> {
     await phase('memory', async () => {
       results.decodeMemory = await measureDecodeMemory(path.join(dataRoot, 'memory'), !options.quick, log);
     });
+    await phase('auto-quality', async () => {
+      results.autoQuality = await measureAutoQuality(corpus, { avifEvery: options.avifEvery, realPhotos: options.quick ? 2 : Number.POSITIVE_INFINITY }, log);
+    });
     // Other processes on the machine come and go: a limit run right next to a measurement sees
     // the same conditions, so the ratio of the two is steadier than one against the table above.
     const adjacentLimit = async () => {
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
         e2e.adjacentLimitImagesPerS = (before + (await adjacentLimit())) / 2;
         results.e2e = e2e;
       });
-    } else if ([...options.phases].some((p) => p !== 'limit')) {
+    } else if ([...options.phases].some((p) => !LOCAL_PHASES.includes(p))) {
       if (options.build && !distIsCurrent()) {
         log('npm run build (dist/ is older than src/)');
         execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });

@@ -3,10 +3,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CorpusSpec } from './corpus';
 
-export const PHASES = ['limit', 'memory', 'e2e', 'latency', 'drain', 'round-trips', 'enqueue', 'poll-cost', 'long-run'] as const;
+export const PHASES = ['limit', 'memory', 'auto-quality', 'e2e', 'latency', 'drain', 'round-trips', 'enqueue', 'poll-cost', 'long-run'] as const;
 export type Phase = (typeof PHASES)[number];
 /** What --base can run: everything else needs a private stack (stopping the worker, seeding Redis). */
 const REMOTE_PHASES: readonly Phase[] = ['limit', 'e2e'];
+/** What runs in the bench's own processes, without a stack: every other phase starts one. */
+export const LOCAL_PHASES: readonly Phase[] = ['limit', 'memory', 'auto-quality'];
 
 export interface BenchOptions {
   readonly quick: boolean;
@@ -36,6 +38,8 @@ export interface BenchOptions {
   readonly polls: number;
   readonly enqueueFiles: number;
   readonly longRunImages: number;
+  /** The auto-quality phase encodes AVIF for every Nth corpus file only: seconds per image. */
+  readonly avifEvery: number;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -148,5 +152,6 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
     polls: quick ? 50 : 300,
     enqueueFiles: quick ? 300 : 5_000,
     longRunImages: positive(values['long-run-images'], 'long-run-images', 1_000),
+    avifEvery: quick ? 10 : 5,
   };
 }

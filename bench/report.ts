@@ -144,6 +144,34 @@ function decodeMemorySection(r: BenchResults): string[] {
   ];
 }
 
+function autoQualitySection(r: BenchResults): string[] {
+  const a = r.autoQuality;
+  if (!a) return [];
+  const d = (x: { min: number; p50: number; max: number }, digits: number) => `${f(x.min, digits)} / ${f(x.p50, digits)} / ${f(x.max, digits)}`;
+  const rows = a.rows.map((row) => {
+    const saved = 1 - row.autoBytes / row.fixedBytes;
+    const cpu = row.autoCpuMs / row.fixedCpuMs;
+    return [
+      row.label,
+      `${row.images} ${row.kind}s`,
+      `${f(row.autoBytes / 1e6, 2)} / ${f(row.fixedBytes / 1e6, 2)}`,
+      `${pct(saved)}${row.kind === 'screenshot' ? '' : saved >= 0.25 ? ' (yes)' : ' (**no**)'}`,
+      d(row.quality, 0),
+      d(row.score, 4),
+      d(row.fixedScore, 4),
+      `${f(row.autoCpuMs, 0)} / ${f(row.fixedCpuMs, 0)}`,
+      `${f(cpu, 2)} ${cpu <= 1.3 ? '(yes)' : '(**no**)'}`,
+    ];
+  });
+  return [
+    `## Auto quality against fixed q${a.fixedQuality} (issue 7)`,
+    '',
+    `\`encodeWithAutoQuality\` (src/pipeline/auto-quality.ts) with the default target, SSIM on luma ≥ ${a.target} at output size, against \`quality: ${a.fixedQuality}\` of the same format and settings (upright, 1280 px inside, no enlargement, colour; JPEG flattened on white). Both jobs run from the file (decode, resize, encode), one image at a time with one libvips thread, CPU from process.cpuUsage() around each; AVIF on every ${a.avifEvery}th corpus file only. "real photos" are the camera photos of test/fixtures/real (the corpus's synthetic photos carry per-pixel grain, which every encoder smooths and SSIM counts in full). Goals: ≥ 25% fewer bytes on photos, ≤ 1.3 × the CPU of the fixed-quality job.`,
+    '',
+    table(['setting', 'inputs', 'MB auto / q80', 'fewer bytes (goal ≥ 25% on photos)', 'quality min / p50 / max', 'score min / p50 / max', `q${a.fixedQuality} score min / p50 / max`, 'CPU ms/image auto / q80', 'CPU × (goal ≤ 1.3)'], rows),
+  ];
+}
+
 function limitSection(r: BenchResults): string[] {
   if (!r.limit) return [];
   const rows = [...r.limit.rows, ...r.limit.side].map((row) => [
@@ -368,6 +396,8 @@ export function renderReport(r: BenchResults): string {
     '',
     ...limitSection(r),
     ...decodeMemorySection(r),
+    '',
+    ...autoQualitySection(r),
     '',
     ...e2eSection(r),
     '',

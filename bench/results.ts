@@ -1,3 +1,4 @@
+import type { AutoQualityResult } from './auto-quality';
 import type { DecodeMemoryRow } from './decode-memory';
 import type { DrainSeries } from './drain';
 import type { EndToEndResult } from './end-to-end';
@@ -36,6 +37,7 @@ export interface BenchResults {
   corpus?: CorpusSummary;
   limit?: { readonly rows: readonly LimitRow[]; readonly best: LimitRow; readonly side: readonly LimitRow[]; readonly grayscale?: GrayscaleComparison };
   decodeMemory?: DecodeMemoryRow[];
+  autoQuality?: AutoQualityResult;
   e2e?: EndToEndResult;
   latency?: LatencyResult[];
   drain?: DrainSeries[];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { BASE_OUTPUT } from './pipeline/spec';
 import { checkOutputSpec, PresetsFile } from './queue/output-settings';
+import { AUTO_QUALITY_TARGET } from './pipeline/auto-quality';
 
 const int = () => z.coerce.number().int();
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
@@ -39,7 +40,6 @@ const EnvSchema = z
     ONLY_PRESETS: flag().default(false),
     MAX_VARIANTS: int().min(1).max(20).default(5),
     MAX_OUTPUT_PIXELS: int().positive().default(50_000_000),
-    AUTO_QUALITY_TARGET: z.coerce.number().gt(0).max(1).default(0.98),
 
     // Two images per core: with one libvips thread each, a second job fills the gaps while the
     // first waits on Redis or the disk (measured 0.94 vs 0.85 of the Sharp limit; BENCHMARKS.md).
@@ -52,6 +52,7 @@ const EnvSchema = z
     MAX_STALLED_COUNT: int().nonnegative().default(3),
     WATCHDOG_IDLE_MS: int().min(1000).default(30_000),
     RECONCILE_INTERVAL_MS: int().min(100).default(15_000),
+    AUTO_QUALITY_TARGET: z.coerce.number().min(0.5).max(1).default(AUTO_QUALITY_TARGET),
 
     RETENTION_HOURS: z.coerce.number().positive().default(24),
     UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),

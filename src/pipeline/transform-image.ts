@@ -1,5 +1,5 @@
 import sharp from 'sharp';
-import { encodeWithAutoQuality } from './auto-quality';
+import { AUTO_QUALITY_TARGET, encodeWithAutoQuality } from './auto-quality';
 import { decodeBudgetBytes, decodeShapeOf, describeShape, maxPixelsToDecode } from './decode-budget';
 import { detectImageType, HEADER_BYTES } from './detect-type';
 import { InvalidImageError } from './errors';
@@ -125,7 +125,7 @@ async function transformVariants(input: Buffer, spec: PipelineSpec, limit: numbe
   }
   const ownDecode = (v: VariantSpec) => (v.animated && frames > 1) || v.keepMetadata;
   const shared = spec.variants.filter((v) => !ownDecode(v));
-  const target = spec.autoQualityTarget ?? 0.98;
+  const target = spec.autoQualityTarget ?? AUTO_QUALITY_TARGET;
 
   let fromShared: (() => sharp.Sharp) | undefined;
   if (shared.length > 1) {
@@ -166,7 +166,7 @@ export async function transformImage(input: Buffer, spec: PipelineSpec): Promise
   const limit = maxPixelsToDecode(shape, spec.maxInputPixels);
   const [first] = spec.variants;
   try {
-    if (isLean(spec, first)) return [await encode(applyOutput(sharp(input, decodeOptions(limit, false)), first), first, spec.autoQualityTarget ?? 0.98)];
+    if (isLean(spec, first)) return [await encode(applyOutput(sharp(input, decodeOptions(limit, false)), first), first, spec.autoQualityTarget ?? AUTO_QUALITY_TARGET)];
     return await transformVariants(input, spec, limit);
   } catch (err) {
     throw classifySharpError(err, `${limit} pixels for ${describeShape(shape)}`);

@@ -97,6 +97,8 @@ export function checkOutputSpec(spec: OutputSpec): SettingIssue[] {
   if (spec.quality === 'auto' && (format === 'png' || format === 'gif')) {
     issues.push({ path: 'quality', message: `"auto" needs format jpeg, webp or avif but format is ${format}` });
   }
+  // Auto quality scores candidates encoded from raw pixels, which carry no ICC or EXIF.
+  if (spec.quality === 'auto' && spec.keepMetadata) issues.push({ path: 'keepMetadata', message: 'cannot be kept with quality "auto"; give a number' });
   if (spec.lossless && format !== 'webp' && format !== 'avif') issues.push({ path: 'lossless', message: `needs format webp or avif but format is ${format}` });
   if (spec.animated && format !== 'webp' && format !== 'gif') issues.push({ path: 'animated', message: `needs format webp or gif but format is ${format}` });
   if (spec.effort !== undefined) {

@@ -99,6 +99,19 @@ describe('variants through HTTP with a real worker', () => {
     expect(await sharp(output.data).metadata()).toMatchObject({ format: 'png', width: 100, hasAlpha: true });
   });
 
+  it('encodes quality "auto" at the quality the search chose, and reports it with its score', async () => {
+    const accepted = await curlForm(baseUrl, [['images', { file: fixtures.largePhotoJpeg }], ['options', JSON.stringify({ width: 640, format: 'webp', quality: 'auto' })]]);
+    expect(accepted.status).toBe(202);
+    const job = await completedJob(accepted.body.jobs?.[0]?.jobId as string);
+    const [variant] = job.result?.variants ?? [];
+    expect(variant).toMatchObject({ name: 'custom', format: 'webp', width: 640 });
+    expect(variant?.score).toBeGreaterThanOrEqual(stack.world.config.transform.autoQualityTarget);
+    expect(variant?.quality).toEqual(expect.any(Number));
+    // What is served is what the search scored and reported, not a fresh encode.
+    const output = await download(baseUrl, `/jobs/${job.jobId}/result`);
+    expect(output.data.length).toBe(variant?.size);
+  });
+
   it('lists the built-in presets with their settings at GET /presets', async () => {
     const presets = bodyOf(await getJson(`${baseUrl}/presets`, Presets));
     expect(Object.keys(presets)).toEqual(expect.arrayContaining(['default', 'thumbnail', 'web', 'avif', 'original']));
@@ -126,6 +139,7 @@ describe('refused output settings', () => {
     { name: 'lossless JPEG', fields: { options: '{"lossless":true}' }, code: 'INVALID_OPTIONS', detail: /options\.lossless/ },
     { name: 'animated JPEG', fields: { options: '{"animated":true}' }, code: 'INVALID_OPTIONS', detail: /options\.animated.*webp or gif/ },
     { name: 'effort 9 for WebP', fields: { options: '{"format":"webp","effort":9}' }, code: 'INVALID_OPTIONS', detail: /options\.effort.*0–6/ },
+    { name: 'auto quality that keeps metadata', fields: { options: '{"quality":"auto","keepMetadata":true}' }, code: 'INVALID_OPTIONS', detail: /options\.keepMetadata/ },
     { name: 'malformed JSON', fields: { options: '{"width": 100' }, code: 'INVALID_OPTIONS', detail: /options.*not JSON/ },
     { name: 'JSON that is not an object', fields: { options: '[1,2]' }, code: 'INVALID_OPTIONS', detail: /options/ },
     { name: 'options with variants', fields: { variants: 'web', options: '{"width":100}' }, code: 'INVALID_OPTIONS', detail: /either/ },

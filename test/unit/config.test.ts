@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { AUTO_QUALITY_TARGET } from '../../src/pipeline/auto-quality';
 
 /** The ConfigError loadConfig throws for `env`, or a failure if it does not throw one. */
 function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
@@ -38,6 +39,7 @@ describe('loadConfig', () => {
     expect(config.http.port).toBe(8080);
     expect(config.uploads).toMatchObject({ maxFiles: 3, maxFileSizeBytes: 512 * 1024 });
     expect(config.worker.concurrency).toBe(4);
+    expect(loadConfig({ AUTO_QUALITY_TARGET: '0.985' }).transform.autoQualityTarget).toBe(0.985);
     expect(config.jobs).toMatchObject({ attempts: 5, backoffMs: 0 });
   });
 
@@ -81,7 +83,9 @@ describe('loadConfig', () => {
       ['ONLY_PRESETS', 'yes'],
       ['MAX_VARIANTS', '0'],
       ['MAX_OUTPUT_PIXELS', '-1'],
-      ['AUTO_QUALITY_TARGET', '1.5'],
+      ['AUTO_QUALITY_TARGET', '0.4'],
+      ['AUTO_QUALITY_TARGET', '1.01'],
+      ['AUTO_QUALITY_TARGET', 'high'],
     ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
       const err = configErrorOf({ [name]: value });
       expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
@@ -140,7 +144,7 @@ describe('loadConfig', () => {
     };
 
     it('defaults to no presets beyond the built-in ones, and the documented limits', () => {
-      expect(loadConfig({}).transform).toEqual({ presets: {}, onlyPresets: false, maxVariants: 5, maxOutputPixels: 50_000_000, autoQualityTarget: 0.98 });
+      expect(loadConfig({}).transform).toEqual({ presets: {}, onlyPresets: false, maxVariants: 5, maxOutputPixels: 50_000_000, autoQualityTarget: AUTO_QUALITY_TARGET });
     });
 
     it('reads the presets of a valid file', () => {
