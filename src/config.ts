@@ -7,6 +7,7 @@ import { checkOutputSpec, PresetsFile } from './queue/output-settings';
 import { AUTO_QUALITY_TARGET } from './pipeline/auto-quality';
 
 const int = () => z.coerce.number().int();
+const NO_PRESETS: PresetsFile = {};
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
@@ -102,7 +103,7 @@ const EnvSchema = z
     processedDir: path.resolve(env.PROCESSED_DIR),
     transform: {
       /** Added to (or replacing) the built-in presets; read and checked by loadConfig. */
-      presets: {} as PresetsFile,
+      presets: NO_PRESETS,
       onlyPresets: env.ONLY_PRESETS,
       maxVariants: env.MAX_VARIANTS,
       maxOutputPixels: env.MAX_OUTPUT_PIXELS,

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { isErrno } from '../errno';
 
 export type ConnectionRole = 'producer' | 'worker';
 
@@ -40,11 +41,11 @@ export class QueueUnavailableError extends Error {
 export function isRedisUnavailable(err: unknown): boolean {
   if (err instanceof QueueUnavailableError) return true;
   if (!(err instanceof Error)) return false;
-  const code = (err as NodeJS.ErrnoException).code;
+  const code = isErrno(err) ? err.code : '';
   return (
     err.name === 'MaxRetriesPerRequestError' ||
     /enableOfflineQueue|Connection is closed|Stream isn't writeable|Command timed out/i.test(err.message) ||
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code ?? '')
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND'].includes(code)
   );
 }
 
