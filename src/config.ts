@@ -11,7 +11,13 @@ const NO_PRESETS: PresetsFile = {};
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
-const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN']);
+const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET']);
+/** A Standard Webhooks secret: `whsec_` and 24–64 random bytes in base64, as the specification asks. */
+const isWebhookSecret = (text: string) => {
+  const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(text)?.[1];
+  const bytes = key === undefined ? 0 : Buffer.from(key, 'base64').length;
+  return bytes >= 24 && bytes <= 64;
+};
 
 const EnvSchema = z
   .object({
@@ -54,6 +60,15 @@ const EnvSchema = z
     WATCHDOG_IDLE_MS: int().min(1000).default(30_000),
     RECONCILE_INTERVAL_MS: int().min(100).default(15_000),
     AUTO_QUALITY_TARGET: z.coerce.number().min(0.5).max(1).default(AUTO_QUALITY_TARGET),
+
+    ALLOW_PRIVATE_URLS: flag().default(false),
+    WEBHOOK_SECRET: z.string().refine(isWebhookSecret, 'expected whsec_ followed by 24–64 random bytes in base64 (e.g. `echo whsec_$(openssl rand -base64 32)`)').optional(),
+    WEBHOOK_ATTEMPTS: int().min(1).max(50).default(10),
+    // Doubling from 10 s, ten attempts span 85 minutes: a receiver down for an hour still gets its webhooks.
+    WEBHOOK_BACKOFF_MS: int().nonnegative().default(10_000),
+    WEBHOOK_TIMEOUT_MS: int().positive().max(60_000).default(10_000),
+    WEBHOOK_CONCURRENCY: int().positive().max(256).default(10),
+    WEBHOOK_RELAY_INTERVAL_MS: int().min(10).default(500),
 
     RETENTION_HOURS: z.coerce.number().positive().default(24),
     UPLOAD_RETENTION_HOURS: z.coerce.number().positive().default(168),
@@ -124,6 +139,18 @@ const EnvSchema = z
       backoffMs: env.JOB_BACKOFF_MS,
       retentionSeconds: Math.round(env.RETENTION_HOURS * 3600),
       retentionMaxJobs: env.RETENTION_MAX_JOBS,
+    },
+    /** Every outbound request (src/net): ALLOW_PRIVATE_URLS lifts the address check. */
+    outbound: { allowPrivate: env.ALLOW_PRIVATE_URLS },
+    /** Without a secret, uploads with a callbackUrl are refused and no webhook worker runs. */
+    webhooks: {
+      secret: env.WEBHOOK_SECRET,
+      attempts: env.WEBHOOK_ATTEMPTS,
+      backoffMs: env.WEBHOOK_BACKOFF_MS,
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+      concurrency: env.WEBHOOK_CONCURRENCY,
+      relayIntervalMs: env.WEBHOOK_RELAY_INTERVAL_MS,
+      retentionSeconds: Math.round(env.RETENTION_HOURS * 3600),
     },
     retention: {
       processedSeconds: Math.round(env.RETENTION_HOURS * 3600),

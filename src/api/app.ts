@@ -13,6 +13,7 @@ import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { presetsRouter } from './routes/presets';
 import { uploadsRouter } from './routes/uploads';
+import { webhooksRouter } from './routes/webhooks';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(jobsRouter(deps, registry));
   app.use(presetsRouter(deps, registry));
   app.use(deadLettersRouter(deps, registry));
+  app.use(webhooksRouter(deps, registry));
 
   const document = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {

@@ -40,6 +40,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
         maxOutputPixels: config.transform.maxOutputPixels,
         autoQualityTarget: config.transform.autoQualityTarget,
       },
+      webhooks: { enabled: config.webhooks.secret !== undefined, allowPrivateUrls: config.outbound.allowPrivate },
     }),
     uploads: config.uploads,
     corsOrigin: config.http.corsOrigin,

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { BATCH_STATUSES, FILE_STATES } from '../queue/batch-summary';
+import type { BatchRequest } from '../core/imgflow';
 import type { OutputRequest } from '../core/presets';
+import { CALLBACK_EVENTS, DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '../queue/webhook-jobs';
 import { ImageJobResult } from '../queue/jobs';
 import { OutputSettings, VARIANT_NAME, VariantSpecSchema } from '../queue/output-settings';
 import { HttpError, problems, type ProblemCode } from './errors';
@@ -45,6 +47,15 @@ export const UploadFields = z.object({
     .preprocess(parseJsonText, OutputSettings)
     .optional()
     .meta({ description: 'A JSON object of settings overriding the preset\'s: one output, variant `custom`. Refused (PRESETS_ONLY) when the server has ONLY_PRESETS=true.' }),
+  callbackUrl: z
+    .string()
+    .max(2048)
+    .optional()
+    .meta({ description: 'http(s) URL that receives signed webhooks (Standard Webhooks, see README) when the batch finishes. Refused (CALLBACK_URL_REFUSED) with credentials or a private, loopback or metadata address; WEBHOOKS_NOT_CONFIGURED when the server has no WEBHOOK_SECRET.', example: 'https://example.com/hooks/imgflow' }),
+  callbackEvents: z
+    .enum(CALLBACK_EVENTS)
+    .optional()
+    .meta({ description: '`batch` (default): one batch.completed | batch.completed-with-errors | batch.failed webhook; `batch,file`: also file.completed | file.failed per file.' }),
 }) satisfies z.ZodType<OutputRequest, Record<string, unknown>>;
 
 /** multipart encoding of the text fields, for the OpenAPI document. */
@@ -54,7 +65,7 @@ export const UPLOAD_FIELDS_ENCODING = { options: { contentType: 'application/jso
  * The text fields of a received upload (multer leaves them in req.body): a mismatch is 400
  * INVALID_OPTIONS naming the field and what it allows. Empty fields count as not sent.
  */
-export function parseUploadFields(body: unknown): OutputRequest {
+export function parseUploadFields(body: unknown): BatchRequest {
   const present = Object.fromEntries(Object.entries(typeof body === 'object' && body !== null ? body : {}).filter(([name, v]) => name in UploadFields.shape && v !== ''));
   const parsed = UploadFields.safeParse(present);
   if (parsed.success) return parsed.data;
@@ -135,6 +146,38 @@ export const DeadLetterList = z
 
 export const RetryAccepted = z.object({ jobId: z.uuid(), statusUrl: z.string() }).meta({ id: 'RetryAccepted' });
 
+export const DeliveryParams = z.object({ id: z.string().regex(/^msg_[\w-]{1,100}$/).meta({ description: 'The delivery id: its webhook-id header', example: 'msg_3b241101-e2bb-4255-8caf-4136c566a962_1' }) });
+export const DeliveryQuery = z.object({
+  batchId: z.uuid().optional().meta({ description: 'Only this batch\'s deliveries' }),
+  status: z.enum(DELIVERY_STATUSES).optional().meta({ description: 'pending: waiting, retrying or being sent; failed: failed for good (kept until retention, replayable)' }),
+  offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+
+export const Delivery = z
+  .object({
+    id: z.string().meta({ description: 'The webhook-id header: stable across retries and replays' }),
+    type: z.enum(WEBHOOK_EVENT_TYPES),
+    url: z.string(),
+    batchId: z.uuid(),
+    jobId: z.string().nullable().meta({ description: 'The file, for file.* events' }),
+    status: z.enum(DELIVERY_STATUSES),
+    attempts: z.number().int().nonnegative(),
+    lastAttemptAt: z.iso.datetime().nullable(),
+    lastStatusCode: z.number().int().nullable().meta({ description: 'null: no answer (network error, timeout, refused address)' }),
+    lastError: z.string().nullable(),
+    lastResponse: z.string().nullable().meta({ description: 'At most 1 KB of the receiver\'s last answer' }),
+    nextAttemptAt: z.iso.datetime().nullable().meta({ description: 'When a retry is due; null when none is planned or it is due now' }),
+    createdAt: z.iso.datetime(),
+  })
+  .meta({ id: 'WebhookDelivery' });
+
+export const DeliveryList = z
+  .object({ total: z.number().int(), offset: z.number().int(), limit: z.number().int(), items: z.array(Delivery) })
+  .meta({ id: 'WebhookDeliveryList', description: 'Looks through the newest 1,000 deliveries of each status' });
+
+export const ReplayAccepted = z.object({ id: z.string() }).meta({ id: 'ReplayAccepted' });
+
 export const Health = z.object({ status: z.enum(['ok', 'ready']) }).meta({ id: 'Health' });
 
 export const Problem = z
@@ -154,6 +197,8 @@ export type JobStatus = z.infer<typeof JobStatus>;
 export type BatchStatus = z.infer<typeof BatchStatus>;
 export type DeadLetterList = z.infer<typeof DeadLetterList>;
 export type RetryAccepted = z.infer<typeof RetryAccepted>;
+export type DeliveryList = z.infer<typeof DeliveryList>;
+export type ReplayAccepted = z.infer<typeof ReplayAccepted>;
 
 /** Parses route params with a schema; any mismatch is a malformed id. */
 export function parseParams<T extends z.ZodType>(schema: T, params: unknown): z.infer<T> {

@@ -1,8 +1,11 @@
+import { checkOutboundUrl, OutboundRefusedError } from '../net';
+import { listDeliveries, replayDelivery, type Delivery } from '../notify/deliveries';
 import type { OutputFormat, Size } from '../pipeline';
 import { listDeadLetters, retryDeadLetter, type DeadLetter } from '../queue/dead-letter';
 import { enqueueBatch, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
 import { readBatchStatus, readJobStatus, type BatchStatusView, type JobStatus } from '../queue/job-status';
 import type { JobPolicy } from '../queue/jobs';
+import type { BatchCallback, CallbackEvents, DeliveryStatus } from '../queue/webhook-jobs';
 import { DEFAULT_VARIANT } from '../storage/output-name';
 import { AppError } from './errors';
 import type { Ports } from './ports';
@@ -23,13 +26,21 @@ export interface IncomingImage extends UploadedImage {
   readonly declaredSize?: Size | undefined;
 }
 
+/** An upload's request: its outputs, and where to send its webhooks. */
+export interface BatchRequest extends OutputRequest {
+  readonly callbackUrl?: string | undefined;
+  /** Default `batch`: only the batch's end. */
+  readonly callbackEvents?: CallbackEvents | undefined;
+}
+
 /** The use cases every entry point offers; HTTP routes (and later the CLI, the page, webhooks) are adapters over it. */
 export interface Imgflow {
   /**
    * Records a batch and queues one job per image, all or nothing. `request` picks the outputs
    * (presets, variants, options; nothing: the `default` preset); a bad one is refused before anything is queued.
+   * `callbackUrl` gets signed webhooks; one the guard refuses already (scheme, credentials, a literal private address) is refused here.
    */
-  submitBatch(images: readonly IncomingImage[], request?: OutputRequest): Promise<EnqueuedBatch>;
+  submitBatch(images: readonly IncomingImage[], request?: BatchRequest): Promise<EnqueuedBatch>;
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
   getBatch(batchId: string): Promise<BatchStatusView>;
@@ -39,6 +50,10 @@ export interface Imgflow {
   listDeadLetters(offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }>;
   /** Puts a dead letter back on the queue under its original job id. */
   retryDeadLetter(id: string): Promise<void>;
+  /** Webhook deliveries, newest first, with their last attempt and next one. */
+  listWebhookDeliveries(filter: { batchId?: string | undefined; status?: DeliveryStatus | undefined; offset: number; limit: number }): Promise<{ total: number; items: Delivery[] }>;
+  /** Sends a delivery again under its webhook-id. */
+  replayWebhookDelivery(id: string): Promise<void>;
   /** Whether the queue answers now. */
   isReady(): Promise<boolean>;
 }
@@ -46,10 +61,26 @@ export interface Imgflow {
 export interface ImgflowOptions {
   readonly policy: JobPolicy;
   readonly outputs: OutputPolicy;
+  /** Callbacks are refused without a secret (WEBHOOK_SECRET); ALLOW_PRIVATE_URLS lifts the address check. */
+  readonly webhooks: { readonly enabled: boolean; readonly allowPrivateUrls: boolean };
+}
+
+function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks']): BatchCallback | undefined {
+  if (request.callbackUrl === undefined) {
+    if (request.callbackEvents !== undefined) throw new AppError('INVALID_OPTIONS', 'callbackEvents: needs a callbackUrl to send them to');
+    return undefined;
+  }
+  if (!webhooks.enabled) throw new AppError('WEBHOOKS_NOT_CONFIGURED', 'This server sends no webhooks (no WEBHOOK_SECRET is set); upload without callbackUrl, or ask its operator to set one');
+  try {
+    return { url: checkOutboundUrl(request.callbackUrl, { allowPrivate: webhooks.allowPrivateUrls }).href, events: request.callbackEvents ?? 'batch' };
+  } catch (err) {
+    if (err instanceof OutboundRefusedError) throw new AppError('CALLBACK_URL_REFUSED', `callbackUrl: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
-  const { queue, batches, deadLetters, redis, files } = ports;
+  const { queue, batches, deadLetters, redis, files, webhooks } = ports;
 
   const getJob = async (jobId: string): Promise<JobStatus> => {
     const job = await readJobStatus(queue, jobId);
@@ -59,9 +90,10 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
 
   return {
     async submitBatch(images, request = {}) {
+      const callback = callbackOf(request, options.webhooks);
       const spec = resolveOutputs(options.outputs, request);
       assertOutputSizes(spec, images);
-      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec);
+      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { callback });
     },
 
     listPresets: () => resolvedPresets(options.outputs.presets),
@@ -94,6 +126,12 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
       if (!(await retryDeadLetter({ deadLetters, queue, batches, policy: options.policy }, id))) {
         throw new AppError('DEAD_LETTER_NOT_FOUND', `No dead letter ${id}`);
       }
+    },
+
+    listWebhookDeliveries: (filter) => listDeliveries(webhooks, filter),
+
+    async replayWebhookDelivery(id) {
+      if (!(await replayDelivery(webhooks, id))) throw new AppError('DELIVERY_NOT_FOUND', `No webhook delivery ${id}; deliveries are kept for a limited time`);
     },
 
     isReady: async () => redis.status === 'ready' && (await redis.ping().then(() => true, () => false)),

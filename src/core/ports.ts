@@ -6,6 +6,7 @@ import { createBatchStore, type BatchStore } from '../queue/batch-store';
 import { closeRedis, redisConnection, type ConnectionRole } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
+import { WEBHOOK_QUEUE, type WebhookQueue } from '../queue/webhook-jobs';
 import type { ShutdownStep } from '../shutdown';
 import { createLocalFileStore, type LocalFileStore } from '../storage/local-file-store';
 
@@ -15,6 +16,8 @@ export interface Ports {
   readonly redis: Redis;
   readonly queue: ImageQueue;
   readonly deadLetters: DeadLetterQueue;
+  /** Webhook deliveries: the worker relays and sends them, the operator routes list and replay them. */
+  readonly webhooks: WebhookQueue;
   readonly batches: BatchStore;
   /** Where uploads and outputs are kept: the local disk today, object storage behind the same interface later. */
   readonly files: { readonly uploads: LocalFileStore; readonly outputs: LocalFileStore };
@@ -32,17 +35,19 @@ export function openPorts(config: Config, logger: Logger, role: ConnectionRole):
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
   const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });
-  for (const q of [queue, deadLetters]) q.on('error', (err) => logger.debug({ err: err.message, queue: q.name }, 'queue error'));
+  const webhooks: WebhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix });
+  for (const q of [queue, deadLetters, webhooks]) q.on('error', (err) => logger.debug({ err: err.message, queue: q.name }, 'queue error'));
   const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
   const files = { uploads: createLocalFileStore(config.uploads.dir), outputs: createLocalFileStore(config.processedDir) };
   return {
     redis,
     queue,
     deadLetters,
+    webhooks,
     batches,
     files,
     closeSteps: [
-      ['queues', () => Promise.all([queue.close(), deadLetters.close()])],
+      ['queues', () => Promise.all([queue.close(), deadLetters.close(), webhooks.close()])],
       ['redis', () => closeRedis(redis)],
     ],
   };

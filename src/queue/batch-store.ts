@@ -3,6 +3,7 @@ import type { Redis, Result } from 'ioredis';
 import { z } from 'zod';
 import { BATCH_FINISHED_EVENT, EVENTS_MAX_LEN, imageEventsKey } from './events';
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
+import { webhookOutboxKey, type BatchCallback } from './webhook-jobs';
 
 export const BatchFile = z.object({ jobId: z.string().min(1), originalName: z.string() });
 export type BatchFile = z.infer<typeof BatchFile>;
@@ -43,7 +44,9 @@ function parseField<T>(schema: z.ZodType<T>, batchId: string, field: string, tex
 // Records one file's final outcome and keeps the batch's counters in step, atomically and
 // idempotently: a job that runs again after a crash overwrites its own outcome instead of
 // counting twice. The call that finishes the batch announces it on the queue's event stream,
-// where QueueEvents subscribers receive it like BullMQ's own events.
+// where QueueEvents subscribers receive it like BullMQ's own events. A batch with a callback gets
+// its webhook events pushed to the outbox (KEYS[3]) in this same step, so no crash can record an
+// outcome without its webhook; each event's id (msg_<batchId>_<n>) is the webhook-id.
 const RECORD_OUTCOME = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
 local field = 'f:' .. ARGV[1]
@@ -58,6 +61,18 @@ if not previous and completed + failed == total then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', '${BATCH_FINISHED_EVENT}',
     'batchId', ARGV[5], 'completed', completed, 'failed', failed, 'total', total)
 end
+local url = redis.call('HGET', KEYS[1], 'callbackUrl')
+if url and not previous then
+  local now = redis.call('TIME')
+  local at = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local function notify(kind, extra)
+    local entry = {id = 'msg_' .. ARGV[5] .. '_' .. redis.call('HINCRBY', KEYS[1], 'webhookSeq', 1), kind = kind, batchId = ARGV[5], url = url, at = at}
+    for k, v in pairs(extra) do entry[k] = v end
+    redis.call('RPUSH', KEYS[3], cjson.encode(entry))
+  end
+  if redis.call('HGET', KEYS[1], 'callbackEvents') == 'batch,file' then notify('file', {jobId = ARGV[1], outcome = ARGV[3]}) end
+  if completed + failed == total then notify('batch', {}) end
+end
 return {completed, failed, total}
 `;
 
@@ -68,6 +83,7 @@ const CREATE_BATCH = `
 local now = redis.call('TIME')
 if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'callbackUrl', ARGV[6], 'callbackEvents', ARGV[7]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 `;
@@ -89,6 +105,7 @@ declare module 'ioredis' {
     imgflowRecordOutcome(
       batchKey: string,
       eventsKey: string,
+      outboxKey: string,
       jobId: string,
       state: string,
       outcome: string,
@@ -97,7 +114,7 @@ declare module 'ioredis' {
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
     imgflowResetOutcome(batchKey: string, jobId: string, ttlSeconds: number): Result<number, Context>;
-    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number): Result<number, Context>;
+    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string): Result<number, Context>;
   }
 }
 
@@ -105,7 +122,7 @@ export interface BatchStore {
   /** Redis's clock, in ms: the base for `create`'s `notAfterMs`. */
   serverTime(): Promise<number>;
   /** Writes the record if Redis runs the write by `notAfterMs` (its own clock); false if it came too late. */
-  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[] }, options: { notAfterMs: number }): Promise<boolean>;
+  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[]; callback?: BatchCallback | undefined }, options: { notAfterMs: number }): Promise<boolean>;
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
@@ -125,8 +142,9 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
   const keys = new QueueKeys(options.prefix);
   const keyOf = (batchId: string) => keys.toKey(IMAGE_QUEUE, `batch:${batchId}`);
   const eventsKey = imageEventsKey(options.prefix);
+  const outboxKey = webhookOutboxKey(options.prefix);
   // Defining again on a shared connection just replaces the same scripts.
-  redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 2, lua: RECORD_OUTCOME });
+  redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
   redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 1, lua: RESET_OUTCOME });
   redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 1, lua: CREATE_BATCH });
 
@@ -135,8 +153,9 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       const [seconds, micros] = await redis.time();
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     },
-    async create({ batchId, createdAt, files }, { notAfterMs }) {
-      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, pendingTtl)) === 1;
+    async create({ batchId, createdAt, files, callback }, { notAfterMs }) {
+      const [url, events] = callback ? [callback.url, callback.events] : ['', ''];
+      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, pendingTtl, url, events)) === 1;
     },
     async remove(batchId) {
       await redis.del(keyOf(batchId));
@@ -154,6 +173,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       await redis.imgflowRecordOutcome(
         keyOf(batchId),
         eventsKey,
+        outboxKey,
         jobId,
         outcome.state,
         JSON.stringify(outcome),

@@ -4,6 +4,7 @@ import type { ImageType, PipelineSpec } from '../pipeline';
 import type { BatchFile, BatchStore } from './batch-store';
 import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
 import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPolicy } from './jobs';
+import type { BatchCallback } from './webhook-jobs';
 
 export interface UploadedImage {
   readonly originalName: string;
@@ -36,7 +37,12 @@ const RECORD_WINDOW_MS = PRODUCER_COMMAND_TIMEOUT_MS - 500;
  * goes first and only counts if Redis writes it in time, so a refused upload whose write Redis
  * runs late leaves no record, and its jobs are never sent.
  */
-export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec): Promise<EnqueuedBatch> {
+export async function enqueueBatch(
+  deps: EnqueueDeps,
+  images: readonly UploadedImage[],
+  spec: PipelineSpec,
+  options: { callback?: BatchCallback | undefined } = {},
+): Promise<EnqueuedBatch> {
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
@@ -44,7 +50,7 @@ export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedI
   const entries = images.map((image) => ({ image, jobId: image.storedName }));
   const files: BatchFile[] = entries.map(({ image, jobId }) => ({ jobId, originalName: image.originalName }));
   const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
-  if (!(await deps.batches.create({ batchId, createdAt, files }, { notAfterMs }))) {
+  if (!(await deps.batches.create({ batchId, createdAt, files, callback: options.callback }, { notAfterMs }))) {
     throw new QueueUnavailableError('Redis answered too late to record the batch');
   }
   try {

@@ -57,7 +57,8 @@ async function fileStatusOfJob(jobId: string, job: ImageJob): Promise<FileStatus
   };
 }
 
-function fileStatusOfOutcome(jobId: string, originalName: string, outcome: FileOutcome): FileStatus {
+/** A file's status from its recorded outcome, as GET /batches/:id serves it. */
+export function fileStatusOfOutcome(jobId: string, originalName: string, outcome: FileOutcome): FileStatus {
   const common = { jobId, originalName, attemptsMade: outcome.attemptsMade };
   return outcome.state === 'completed'
     ? { ...common, state: 'completed', progress: 100, result: outcome.result, failedReason: null }

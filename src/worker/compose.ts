@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import sharp from 'sharp';
 import type { Config } from '../config';
 import { openPorts } from '../core/ports';
+import { startWebhooks } from '../notify/start-webhooks';
 import type { ShutdownStep } from '../shutdown';
 import { closeWorker, countRunning } from './close-worker';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
@@ -25,7 +26,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   sharp.cache(false);
 
   const ports = openPorts(config, logger, 'worker');
-  const { redis, batches, deadLetters, files, queue: images } = ports;
+  const { redis, batches, deadLetters, files, queue: images, webhooks } = ports;
   const { prefix } = config.redis;
   const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels }));
   const processor = processing.fn;
@@ -42,6 +43,8 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   );
   const orphans = startOrphanUploadSweep({ dir: config.uploads.dir, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters] }, logger, config.retention.orphanSweepIntervalMs);
 
+  const webhookSteps = startWebhooks(config, { redis, queue: images, batches, webhooks }, logger);
+
   return {
     worker,
     closeSteps: [
@@ -50,6 +53,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
       ['file retention', retention.stop],
       ['orphan upload sweep', orphans.stop],
       ['dead-letter reconciler', reconciler.stop],
+      ...webhookSteps,
       ...ports.closeSteps,
     ],
   };

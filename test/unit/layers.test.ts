@@ -13,9 +13,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   pipeline: [],
   storage: ['pipeline', ...SHARED],
   queue: ['pipeline', 'storage', ...SHARED],
-  core: ['queue', 'storage', 'pipeline', ...SHARED],
+  // The one outbound HTTP client, and webhook delivery over it.
+  net: [],
+  notify: ['net', 'queue', ...SHARED],
+  core: ['notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
   api: ['core', 'queue', 'storage', 'pipeline', ...SHARED],
-  worker: ['core', 'queue', 'storage', 'pipeline', ...SHARED],
+  worker: ['core', 'notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
   launch: SHARED,
   // PRESETS_FILE is checked at start-up with the schema that checks a request's options.
   config: ['queue', 'pipeline', 'plumbing'],
