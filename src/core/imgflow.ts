@@ -7,6 +7,7 @@ import { DEFAULT_VARIANT } from '../storage/output-name';
 import { AppError } from './errors';
 import type { Ports } from './ports';
 import { assertOutputSizes, resolveOutputs, resolvedPresets, type OutputPolicy, type OutputRequest } from './presets';
+import { resolveSchedule, type ScheduleRequest } from './schedule';
 
 /** A finished job's output, ready to be sent. */
 export interface ResultFile {
@@ -27,9 +28,10 @@ export interface IncomingImage extends UploadedImage {
 export interface Imgflow {
   /**
    * Records a batch and queues one job per image, all or nothing. `request` picks the outputs
-   * (presets, variants, options; nothing: the `default` preset); a bad one is refused before anything is queued.
+   * (presets, variants, options; nothing: the `default` preset), `schedule` when and in which order
+   * (nothing: now, normal priority); a bad one is refused before anything is queued.
    */
-  submitBatch(images: readonly IncomingImage[], request?: OutputRequest): Promise<EnqueuedBatch>;
+  submitBatch(images: readonly IncomingImage[], request?: OutputRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
   getBatch(batchId: string): Promise<BatchStatusView>;
@@ -58,10 +60,14 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
   };
 
   return {
-    async submitBatch(images, request = {}) {
+    async submitBatch(images, request = {}, schedule = {}) {
       const spec = resolveOutputs(options.outputs, request);
       assertOutputSizes(spec, images);
-      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec);
+      const placement = resolveSchedule(schedule, Date.now());
+      // Upload retention counts a file's age from its mtime: from when it is due, for a scheduled one.
+      const { processAt } = placement;
+      if (processAt) await Promise.all(images.map((image) => files.uploads.keepFrom(image.storedName, Date.parse(processAt))));
+      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, placement);
     },
 
     listPresets: () => resolvedPresets(options.outputs.presets),

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ImageType, PipelineSpec } from '../pipeline';
 import type { BatchFile, BatchStore } from './batch-store';
 import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
-import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPolicy } from './jobs';
+import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPlacement, type JobPolicy } from './jobs';
 
 export interface UploadedImage {
   readonly originalName: string;
@@ -16,6 +16,11 @@ export interface EnqueuedBatch {
   readonly batchId: string;
   readonly createdAt: string;
   readonly files: BatchFile[];
+}
+
+/** Where the batch's jobs go; with `processAt` (when `delayMs` ends) kept in the batch record, so its status can tell a schedule from a retry. */
+export interface BatchPlacement extends JobPlacement {
+  readonly processAt?: string | undefined;
 }
 
 export interface EnqueueDeps {
@@ -36,7 +41,7 @@ const RECORD_WINDOW_MS = PRODUCER_COMMAND_TIMEOUT_MS - 500;
  * goes first and only counts if Redis writes it in time, so a refused upload whose write Redis
  * runs late leaves no record, and its jobs are never sent.
  */
-export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec): Promise<EnqueuedBatch> {
+export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec, placement: BatchPlacement = {}): Promise<EnqueuedBatch> {
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
@@ -44,7 +49,7 @@ export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedI
   const entries = images.map((image) => ({ image, jobId: image.storedName }));
   const files: BatchFile[] = entries.map(({ image, jobId }) => ({ jobId, originalName: image.originalName }));
   const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
-  if (!(await deps.batches.create({ batchId, createdAt, files }, { notAfterMs }))) {
+  if (!(await deps.batches.create({ batchId, createdAt, processAt: placement.processAt, files }, { notAfterMs }))) {
     throw new QueueUnavailableError('Redis answered too late to record the batch');
   }
   try {
@@ -52,7 +57,7 @@ export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedI
       entries.map(({ image, jobId }) => ({
         name: IMAGE_JOB,
         data: { batchId, inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size, spec },
-        opts: jobOptions(deps.policy, jobId),
+        opts: jobOptions(deps.policy, jobId, placement),
       })),
     );
   } catch (err) {

@@ -22,6 +22,8 @@ export interface BatchStatusView {
   status: BatchStatus;
   progress: BatchProgress;
   createdAt: string;
+  /** When its jobs are due, for a scheduled batch. */
+  processAt?: string;
   files: FileStatus[];
 }
 
@@ -73,7 +75,7 @@ export async function readJobStatus(queue: ImageQueue, jobId: string): Promise<J
  * A batch's status from its stored record; only files still in flight are looked up in the
  * queue, so the cost is bounded by the batch's size, never by the queue's history.
  */
-export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, batchId: string): Promise<BatchStatusView | undefined> {
+export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, batchId: string, now = Date.now()): Promise<BatchStatusView | undefined> {
   const batch = await batches.get(batchId);
   if (!batch) return undefined;
   const files = await Promise.all(
@@ -85,5 +87,7 @@ export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, ba
       return { jobId, originalName, state: 'unknown', progress: 0, result: null, failedReason: null, attemptsMade: 0 };
     }),
   );
-  return { batchId, ...summarizeBatch(files.map((f) => f.state)), createdAt: batch.createdAt, files };
+  const { processAt } = batch;
+  const scheduled = processAt !== undefined && Date.parse(processAt) > now && files.every((f) => f.attemptsMade === 0);
+  return { batchId, ...summarizeBatch(files.map((f) => f.state), { scheduled }), createdAt: batch.createdAt, ...(processAt ? { processAt } : {}), files };
 }
