@@ -9,6 +9,7 @@ import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
 import type { AppDeps } from './deps';
+import { createIdempotencyStore } from './idempotency-store';
 import { InFlight } from './in-flight';
 import { watchQueueEvents } from './queue-events';
 
@@ -20,6 +21,8 @@ export interface ApiContext {
   /** In order: uploads in flight, event subscription, queues, connections. The caller closes HTTP first. */
   readonly closeSteps: readonly ShutdownStep[];
 }
+
+const IDEMPOTENCY_CLAIM_MARGIN_MS = 15_000;
 
 /** Opens the API's connections and builds the app from config; used by main.ts and by tests. */
 export function composeApi(config: Config, logger: Logger): ApiContext {
@@ -46,6 +49,12 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     corsOrigin: config.http.corsOrigin,
     adminAccess: adminAccess(config.http.adminToken),
     inFlight: new InFlight(),
+    idempotency: createIdempotencyStore(ports.redis, {
+      prefix: config.redis.prefix,
+      // Node ends a request after REQUEST_TIMEOUT_MS; the margin covers enqueueing after the last byte (a few Redis replies of at most 2 s).
+      claimTtlMs: config.http.requestTimeoutMs + IDEMPOTENCY_CLAIM_MARGIN_MS,
+      replayTtlMs: 24 * 3600 * 1000,
+    }),
   };
   return {
     app: createApp(deps),

@@ -11,8 +11,8 @@ export function corsFor(allowed: string | undefined): RequestHandler {
   return cors({
     origin: origins.includes('*') ? '*' : origins,
     methods: ['GET', 'POST'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id'],
-    exposedHeaders: ['Location', 'X-Request-Id'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id', 'Idempotency-Key'],
+    exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed'],
     maxAge: 600,
   });
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Imgflow } from '../core/imgflow';
 import type { AdminAccess } from './admin-auth';
+import type { IdempotencyStore } from './idempotency-store';
 import type { InFlight } from './in-flight';
 import type { UploadLimits } from './multipart';
 
@@ -15,4 +16,6 @@ export interface AppDeps {
   readonly adminAccess: AdminAccess;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
+  /** Idempotency-Key claims and stored responses of the upload routes. */
+  readonly idempotency: IdempotencyStore;
 }

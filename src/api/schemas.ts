@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { BATCH_STATUSES, FILE_STATES } from '../queue/batch-summary';
 import type { BatchRequest } from '../core/imgflow';
-import type { OutputRequest } from '../core/presets';
 import { CALLBACK_EVENTS, DELIVERY_STATUSES, WEBHOOK_EVENT_TYPES } from '../queue/webhook-jobs';
-import { ImageJobResult } from '../queue/jobs';
+import { MAX_SCHEDULE_MS, type ScheduleRequest } from '../core/schedule';
+import { ImageJobResult, JOB_PRIORITIES, type JobPriority } from '../queue/jobs';
 import { OutputSettings, VARIANT_NAME, VariantSpecSchema } from '../queue/output-settings';
 import { HttpError, problems, type ProblemCode } from './errors';
 
@@ -56,21 +56,31 @@ export const UploadFields = z.object({
     .enum(CALLBACK_EVENTS)
     .optional()
     .meta({ description: '`batch` (default): one batch.completed | batch.completed-with-errors | batch.failed webhook; `batch,file`: also file.completed | file.failed per file.' }),
-}) satisfies z.ZodType<OutputRequest, Record<string, unknown>>;
+  delayMs: z.coerce.number().int().min(0).max(MAX_SCHEDULE_MS).optional().meta({ description: 'Process no earlier than this many ms from now (at most 30 days). Not with `processAt`.' }),
+  processAt: z.iso.datetime({ offset: true }).optional().meta({ description: 'Process no earlier than this time: ISO 8601 with `Z` or an offset, at most 30 days ahead, not more than 30 s in the past. Not with `delayMs`.', example: '2030-01-01T09:00:00Z' }),
+  priority: z.enum(Object.keys(JOB_PRIORITIES) as [JobPriority, ...JobPriority[]]).optional().meta({ description: 'Which jobs workers take first: every `high` job before any `normal` one, `normal` before `low`; in upload order within one. Default `normal`.' }),
+}) satisfies z.ZodType<BatchRequest & ScheduleRequest, Record<string, unknown>>;
+
+/** The code a bad field is refused with; fields not listed are output settings. */
+const FIELD_PROBLEMS: Partial<Record<string, ProblemCode>> = { delayMs: 'INVALID_SCHEDULE', processAt: 'INVALID_SCHEDULE', priority: 'INVALID_PRIORITY' };
 
 /** multipart encoding of the text fields, for the OpenAPI document. */
 export const UPLOAD_FIELDS_ENCODING = { options: { contentType: 'application/json' } };
 
 /**
- * The text fields of a received upload (multer leaves them in req.body): a mismatch is 400
- * INVALID_OPTIONS naming the field and what it allows. Empty fields count as not sent.
+ * The text fields of a received upload (multer leaves them in req.body), split into what they
+ * ask of the outputs and of the schedule. A mismatch is 400 naming the field and what it allows:
+ * INVALID_SCHEDULE, INVALID_PRIORITY, or INVALID_OPTIONS for the output settings. Empty fields count as not sent.
  */
-export function parseUploadFields(body: unknown): BatchRequest {
+export function parseUploadFields(body: unknown): { request: BatchRequest; schedule: ScheduleRequest } {
   const present = Object.fromEntries(Object.entries(typeof body === 'object' && body !== null ? body : {}).filter(([name, v]) => name in UploadFields.shape && v !== ''));
   const parsed = UploadFields.safeParse(present);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const { delayMs, processAt, priority, ...request } = parsed.data;
+    return { request, schedule: { delayMs, processAt, priority } };
+  }
   const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-  throw new HttpError('INVALID_OPTIONS', issues);
+  throw new HttpError(FIELD_PROBLEMS[String(parsed.error.issues[0]?.path[0])] ?? 'INVALID_OPTIONS', issues);
 }
 
 export const Presets = z
@@ -104,7 +114,7 @@ export const UploadAccepted = z
 const FileFields = {
   jobId: z.uuid(),
   originalName: z.string().meta({ description: 'The client-supplied file name, sanitised; for display only' }),
-  state: z.enum(FILE_STATES).meta({ description: 'delayed: waiting to retry after a failed attempt' }),
+  state: z.enum(FILE_STATES).meta({ description: 'delayed: scheduled for later (`processAt`), or waiting to retry after a failed attempt' }),
   progress: z.number().min(0).max(100),
   result: ImageResult.nullable(),
   failedReason: z.string().nullable().meta({ description: 'Starts with a stable code, e.g. CORRUPT_IMAGE:' }),
@@ -116,15 +126,17 @@ export const JobStatus = z.object({ ...FileFields, batchId: z.uuid() }).meta({ i
 export const BatchStatus = z
   .object({
     batchId: z.uuid(),
-    status: z.enum(BATCH_STATUSES),
+    status: z.enum(BATCH_STATUSES).meta({ description: 'scheduled: its `processAt` is ahead and no file has started' }),
     progress: z.object({
       total: z.number().int(),
       completed: z.number().int(),
       failed: z.number().int(),
       active: z.number().int(),
       waiting: z.number().int().meta({ description: 'Not started yet, or waiting to retry' }),
+      delayed: z.number().int().meta({ description: 'Of `waiting`, those not due yet: scheduled for later, or backing off before a retry' }),
     }),
     createdAt: z.iso.datetime(),
+    processAt: z.iso.datetime().optional().meta({ description: 'When the jobs of a batch uploaded with `delayMs` or `processAt` are due' }),
     files: z.array(z.object(FileFields).meta({ id: 'FileStatus' })),
   })
   .meta({ id: 'BatchStatus' });

@@ -10,6 +10,7 @@ import { DEFAULT_VARIANT } from '../storage/output-name';
 import { AppError } from './errors';
 import type { Ports } from './ports';
 import { assertOutputSizes, resolveOutputs, resolvedPresets, type OutputPolicy, type OutputRequest } from './presets';
+import { resolveSchedule, type ScheduleRequest } from './schedule';
 
 /** A finished job's output, ready to be sent. */
 export interface ResultFile {
@@ -37,10 +38,11 @@ export interface BatchRequest extends OutputRequest {
 export interface Imgflow {
   /**
    * Records a batch and queues one job per image, all or nothing. `request` picks the outputs
-   * (presets, variants, options; nothing: the `default` preset); a bad one is refused before anything is queued.
+   * (presets, variants, options; nothing: the `default` preset), `schedule` when and in which order
+   * (nothing: now, normal priority); a bad one is refused before anything is queued.
    * `callbackUrl` gets signed webhooks; one the guard refuses already (scheme, credentials, a literal private address) is refused here.
    */
-  submitBatch(images: readonly IncomingImage[], request?: BatchRequest): Promise<EnqueuedBatch>;
+  submitBatch(images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
   getBatch(batchId: string): Promise<BatchStatusView>;
@@ -89,11 +91,15 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
   };
 
   return {
-    async submitBatch(images, request = {}) {
+    async submitBatch(images, request = {}, schedule = {}) {
       const callback = callbackOf(request, options.webhooks);
       const spec = resolveOutputs(options.outputs, request);
       assertOutputSizes(spec, images);
-      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { callback });
+      const placement = resolveSchedule(schedule, Date.now());
+      // Upload retention counts a file's age from its mtime: from when it is due, for a scheduled one.
+      const { processAt } = placement;
+      if (processAt) await Promise.all(images.map((image) => files.uploads.keepFrom(image.storedName, Date.parse(processAt))));
+      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback });
     },
 
     listPresets: () => resolvedPresets(options.outputs.presets),

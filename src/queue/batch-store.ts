@@ -18,6 +18,8 @@ export type FileOutcome = z.infer<typeof FileOutcome>;
 export interface BatchRecord {
   readonly batchId: string;
   readonly createdAt: string;
+  /** When a scheduled batch's jobs are due (ISO 8601); absent for a batch queued at once. */
+  readonly processAt?: string | undefined;
   readonly files: readonly BatchFile[];
   /** Final outcome per jobId, for the files that have one. */
   readonly outcomes: ReadonlyMap<string, FileOutcome>;
@@ -84,6 +86,7 @@ local now = redis.call('TIME')
 if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'callbackUrl', ARGV[6], 'callbackEvents', ARGV[7]) end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'processAt', ARGV[8]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 `;
@@ -114,7 +117,7 @@ declare module 'ioredis' {
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
     imgflowResetOutcome(batchKey: string, jobId: string, ttlSeconds: number): Result<number, Context>;
-    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string): Result<number, Context>;
+    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string): Result<number, Context>;
   }
 }
 
@@ -122,7 +125,7 @@ export interface BatchStore {
   /** Redis's clock, in ms: the base for `create`'s `notAfterMs`. */
   serverTime(): Promise<number>;
   /** Writes the record if Redis runs the write by `notAfterMs` (its own clock); false if it came too late. */
-  create(batch: { batchId: string; createdAt: string; files: readonly BatchFile[]; callback?: BatchCallback | undefined }, options: { notAfterMs: number }): Promise<boolean>;
+  create(batch: { batchId: string; createdAt: string; processAt?: string | undefined; files: readonly BatchFile[]; callback?: BatchCallback | undefined }, options: { notAfterMs: number }): Promise<boolean>;
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
@@ -153,9 +156,11 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       const [seconds, micros] = await redis.time();
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     },
-    async create({ batchId, createdAt, files, callback }, { notAfterMs }) {
+    async create({ batchId, createdAt, processAt, files, callback }, { notAfterMs }) {
       const [url, events] = callback ? [callback.url, callback.events] : ['', ''];
-      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, pendingTtl, url, events)) === 1;
+      // A scheduled batch is pending from its due time on, not from its upload.
+      const ttl = pendingTtl + (processAt ? Math.max(0, Math.ceil((Date.parse(processAt) - Date.parse(createdAt)) / 1000)) : 0);
+      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, ttl, url, events, processAt ?? '')) === 1;
     },
     async remove(batchId) {
       await redis.del(keyOf(batchId));
@@ -167,7 +172,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       for (const [field, value] of Object.entries(hash)) {
         if (field.startsWith('f:')) outcomes.set(field.slice(2), parseField(FileOutcome, batchId, field, value));
       }
-      return { batchId, createdAt: hash.createdAt, files: parseField(z.array(BatchFile), batchId, 'files', hash.files), outcomes };
+      return { batchId, createdAt: hash.createdAt, processAt: hash.processAt, files: parseField(z.array(BatchFile), batchId, 'files', hash.files), outcomes };
     },
     async recordOutcome(batchId, jobId, outcome) {
       await redis.imgflowRecordOutcome(

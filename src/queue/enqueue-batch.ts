@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ImageType, PipelineSpec } from '../pipeline';
 import type { BatchFile, BatchStore } from './batch-store';
 import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
-import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPolicy } from './jobs';
+import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPlacement, type JobPolicy } from './jobs';
 import type { BatchCallback } from './webhook-jobs';
 
 export interface UploadedImage {
@@ -17,6 +17,13 @@ export interface EnqueuedBatch {
   readonly batchId: string;
   readonly createdAt: string;
   readonly files: BatchFile[];
+}
+
+/** Where the batch's jobs go; with `processAt` (when `delayMs` ends) kept in the batch record, so its status can tell a schedule from a retry. */
+export interface BatchPlacement extends JobPlacement {
+  readonly processAt?: string | undefined;
+  /** Who gets the batch's webhooks, stored with its record. */
+  readonly callback?: BatchCallback | undefined;
 }
 
 export interface EnqueueDeps {
@@ -37,12 +44,7 @@ const RECORD_WINDOW_MS = PRODUCER_COMMAND_TIMEOUT_MS - 500;
  * goes first and only counts if Redis writes it in time, so a refused upload whose write Redis
  * runs late leaves no record, and its jobs are never sent.
  */
-export async function enqueueBatch(
-  deps: EnqueueDeps,
-  images: readonly UploadedImage[],
-  spec: PipelineSpec,
-  options: { callback?: BatchCallback | undefined } = {},
-): Promise<EnqueuedBatch> {
+export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec, placement: BatchPlacement = {}): Promise<EnqueuedBatch> {
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
@@ -50,7 +52,7 @@ export async function enqueueBatch(
   const entries = images.map((image) => ({ image, jobId: image.storedName }));
   const files: BatchFile[] = entries.map(({ image, jobId }) => ({ jobId, originalName: image.originalName }));
   const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
-  if (!(await deps.batches.create({ batchId, createdAt, files, callback: options.callback }, { notAfterMs }))) {
+  if (!(await deps.batches.create({ batchId, createdAt, processAt: placement.processAt, files, callback: placement.callback }, { notAfterMs }))) {
     throw new QueueUnavailableError('Redis answered too late to record the batch');
   }
   try {
@@ -58,7 +60,7 @@ export async function enqueueBatch(
       entries.map(({ image, jobId }) => ({
         name: IMAGE_JOB,
         data: { batchId, inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size, spec },
-        opts: jobOptions(deps.policy, jobId),
+        opts: jobOptions(deps.policy, jobId, placement),
       })),
     );
   } catch (err) {

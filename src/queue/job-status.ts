@@ -22,6 +22,8 @@ export interface BatchStatusView {
   status: BatchStatus;
   progress: BatchProgress;
   createdAt: string;
+  /** When its jobs are due, for a scheduled batch. */
+  processAt?: string;
   files: FileStatus[];
 }
 
@@ -43,8 +45,18 @@ function toFileState(state: string): FileState {
   }
 }
 
-async function fileStatusOfJob(jobId: string, job: ImageJob): Promise<FileStatus> {
-  const state = toFileState(await job.getState());
+/**
+ * A job's status from the queue. The state is read before the job: states only move forward,
+ * so the job read second is at least as new. Read the other way round, a job finishing in
+ * between showed as completed with the result it did not have yet.
+ */
+async function readJob(queue: ImageQueue, jobId: string): Promise<{ job: ImageJob; file: FileStatus } | undefined> {
+  const state = toFileState(await queue.getJobState(jobId));
+  const job = await queue.getJob(jobId);
+  return job && { job, file: fileStatusOf(jobId, job, state) };
+}
+
+function fileStatusOf(jobId: string, job: ImageJob, state: FileState): FileStatus {
   return {
     jobId,
     originalName: job.data.originalName,
@@ -66,25 +78,27 @@ export function fileStatusOfOutcome(jobId: string, originalName: string, outcome
 }
 
 export async function readJobStatus(queue: ImageQueue, jobId: string): Promise<JobStatus | undefined> {
-  const job = await queue.getJob(jobId);
-  return job ? { ...(await fileStatusOfJob(jobId, job)), batchId: job.data.batchId } : undefined;
+  const found = await readJob(queue, jobId);
+  return found && { ...found.file, batchId: found.job.data.batchId };
 }
 
 /**
  * A batch's status from its stored record; only files still in flight are looked up in the
  * queue, so the cost is bounded by the batch's size, never by the queue's history.
  */
-export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, batchId: string): Promise<BatchStatusView | undefined> {
+export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, batchId: string, now = Date.now()): Promise<BatchStatusView | undefined> {
   const batch = await batches.get(batchId);
   if (!batch) return undefined;
   const files = await Promise.all(
     batch.files.map(async ({ jobId, originalName }): Promise<FileStatus> => {
       const outcome = batch.outcomes.get(jobId);
       if (outcome) return fileStatusOfOutcome(jobId, originalName, outcome);
-      const job = await queue.getJob(jobId);
-      if (job) return fileStatusOfJob(jobId, job);
+      const found = await readJob(queue, jobId);
+      if (found) return found.file;
       return { jobId, originalName, state: 'unknown', progress: 0, result: null, failedReason: null, attemptsMade: 0 };
     }),
   );
-  return { batchId, ...summarizeBatch(files.map((f) => f.state)), createdAt: batch.createdAt, files };
+  const { processAt } = batch;
+  const scheduled = processAt !== undefined && Date.parse(processAt) > now && files.every((f) => f.attemptsMade === 0);
+  return { batchId, ...summarizeBatch(files.map((f) => f.state), { scheduled }), createdAt: batch.createdAt, ...(processAt ? { processAt } : {}), files };
 }

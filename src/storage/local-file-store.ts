@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,6 +22,8 @@ export interface LocalFileStore extends FileStore {
   readonly dir: string;
   /** For what needs a real path: express's sendFile (ranges, ETag) and the retention sweep. */
   pathOf(name: string): string;
+  /** Sets the file's modified time, which age-based retention counts from: a scheduled job's input is kept from when it is due. */
+  keepFrom(name: string, ms: number): Promise<void>;
 }
 
 export function createLocalFileStore(dir: string): LocalFileStore {
@@ -53,5 +55,6 @@ export function createLocalFileStore(dir: string): LocalFileStore {
       return info?.isFile() ? { size: info.size, modifiedMs: info.mtimeMs } : undefined;
     },
     remove: (name) => rm(pathOf(name), { force: true }),
+    keepFrom: (name, ms) => utimes(pathOf(name), new Date(), new Date(ms)),
   };
 }

@@ -32,7 +32,12 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const processor = processing.fn;
   const createWorker = () =>
     createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options: config.worker });
-  const worker = superviseWorker(createWorker, () => images.getJobCounts('wait', 'active'), logger, { idleMs: config.worker.watchdogIdleMs });
+  // Every job has a priority (queue/jobs.ts), so jobs ready to run wait in 'prioritized', not 'wait'.
+  const readyAndActive = async () => {
+    const { wait = 0, prioritized = 0, active = 0 } = await images.getJobCounts('wait', 'prioritized', 'active');
+    return { wait: wait + prioritized, active };
+  };
+  const worker = superviseWorker(createWorker, readyAndActive, logger, { idleMs: config.worker.watchdogIdleMs });
   const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(
     [

@@ -49,7 +49,7 @@ describe('uploads interrupted by a shutdown or by the client', () => {
   /** The stored inputs of every job in the queue: what may legitimately be in the upload dir. */
   async function queuedInputs(): Promise<string[]> {
     const queue = new Queue(IMAGE_QUEUE, { connection: redis, prefix: world.prefix });
-    const jobs = await queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
+    const jobs = await queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
     await queue.close();
     return jobs.map((j) => j.data.inputFile as string).sort();
   }

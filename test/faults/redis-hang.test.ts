@@ -47,7 +47,7 @@ describe('a Redis that hangs (SIGSTOP) and resumes', () => {
 
     await resume();
     expect(await batchKeys()).toEqual([`${stack.world.prefix}:images:batch:${before.batchId}`]);
-    expect(await stack.api.ports.queue.getJobCounts('wait')).toEqual({ wait: 1 });
+    expect(await stack.api.ports.queue.getJobCounts('wait', 'prioritized')).toEqual({ wait: 0, prioritized: 1 });
     expect(readdirSync(stack.world.uploadDir).sort()).toEqual(storedBefore);
   });
 

@@ -69,7 +69,7 @@ describe('worker SIGKILLed mid-batch, several times in a row', () => {
     }, { timeoutMs: 60_000, intervalMs: 200, what: 'batch finished' });
 
     expect(batch.status).toBe('completed');
-    expect(batch.progress).toEqual({ total: FILES, completed: FILES, failed: 0, active: 0, waiting: 0 });
+    expect(batch.progress).toEqual({ total: FILES, completed: FILES, failed: 0, active: 0, waiting: 0, delayed: 0 });
     // One output per job, named by job id: a re-run overwrites instead of duplicating.
     const outputs = filesIn(stack.world.processedDir).sort();
     expect(outputs).toEqual(batch.files.map((f: { jobId: string }) => `${f.jobId}.jpg`).sort());

@@ -71,7 +71,7 @@ describe('a worker SIGKILLed while jobs are active', () => {
       },
       { timeoutMs: 30_000, intervalMs: 200, what: 'the batch to complete' },
     );
-    expect(batch.progress).toEqual({ total: FILES, completed: FILES, failed: 0, active: 0, waiting: 0 });
+    expect(batch.progress).toEqual({ total: FILES, completed: FILES, failed: 0, active: 0, waiting: 0, delayed: 0 });
     expect(await queue.getJobCounts('active', 'waiting', 'delayed', 'failed', 'completed')).toMatchObject({ active: 0, waiting: 0, delayed: 0, failed: 0, completed: FILES });
 
     // Exactly once: one 'completed' event per job on the queue's event stream, none twice.

@@ -30,7 +30,7 @@ describe('POST /process-images → worker → GET /batches/:batchId', () => {
       },
       { what: 'batch completed' },
     );
-    expect(batch.progress).toEqual({ total: 3, completed: 3, failed: 0, active: 0, waiting: 0 });
+    expect(batch.progress).toEqual({ total: 3, completed: 3, failed: 0, active: 0, waiting: 0, delayed: 0 });
 
     for (const file of batch.files) {
       const output = path.join(stack.world.processedDir, file.result.outputPath);

@@ -90,9 +90,9 @@ function startSampling(api: ManagedProcess, inspector: Inspector, uploading: () 
     while (running) {
       const rss = readProc(api.pid)?.rssMB;
       if (rss !== undefined) samples.apiRssMB.push(rss);
-      const [memory, counts] = await Promise.all([inspector.redis.info('memory'), inspector.queue.getJobCounts('waiting', 'active')]);
+      const [memory, counts] = await Promise.all([inspector.redis.info('memory'), inspector.queue.getJobCounts('waiting', 'prioritized', 'active')]);
       samples.redisMB.push(Number(/^used_memory:(\d+)/m.exec(memory)?.[1] ?? 0) / 1024 / 1024);
-      samples.backlog.push(counts.waiting ?? 0);
+      samples.backlog.push((counts.waiting ?? 0) + (counts.prioritized ?? 0)); // every job has a priority (queue/jobs.ts)
       if (uploading()) {
         samples.whileUploading++;
         if ((counts.active ?? 0) >= WORKER_CONCURRENCY) samples.busyWhileUploading++;

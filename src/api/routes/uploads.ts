@@ -5,6 +5,7 @@ import type { Imgflow, IncomingImage } from '../../core/imgflow';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
+import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempotent';
 import { readDeclaredSize } from '../image-dimensions';
 import { describeAcceptedTypes } from '../image-sniffer';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
@@ -14,7 +15,7 @@ import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepte
 const UPLOAD_ERRORS: ProblemCode[] = [
   'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'PAYLOAD_TOO_LARGE',
   'FIELD_TOO_LARGE', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
-  'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
 ];
 
 /** With output settings asked for, each image's declared size, for the output-size limit; nothing to read otherwise. */
@@ -30,7 +31,18 @@ async function withDeclaredSizes(uploads: readonly StoredUpload[], asked: boolea
   );
 }
 
-type UploadDeps = Pick<AppDeps, 'uploads' | 'inFlight'> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
+// The app always has an idempotency store (AppDeps); a router built alone for its docs needs none.
+type UploadDeps = Pick<AppDeps, 'uploads' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
+
+/** The request header and the replay's response header, as documented on both upload routes. */
+const IDEMPOTENCY_DOC = {
+  request: z.object({
+    [IDEMPOTENCY_KEY_HEADER]: z.string().min(1).max(255).optional().meta({
+      description: 'Any 1–255 printable ASCII characters (a UUID is a good choice). For 24 h, the same key on the same route answers with the first response (status, body, `Location`) and `Idempotent-Replayed: true`, creating nothing and without reading the body. 409 IDEMPOTENCY_IN_PROGRESS while the first request is still running; a first request that failed (4xx/5xx) does not keep the key.',
+    }),
+  }),
+  replayed: { [REPLAYED_HEADER]: { description: '`true` when this is the stored first response to a repeated Idempotency-Key', schema: { type: 'string' as const, enum: ['true'] } } },
+};
 
 /**
  * Receives and enqueues one request's files as a batch. If the client went away meanwhile, or
@@ -42,9 +54,10 @@ function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, re
     const uploads: StoredUpload[] = await receive(req, res);
     try {
       if (req.socket.destroyed) throw new HttpError('REQUEST_ABORTED', 'The client disconnected before the upload was accepted');
-      const request = parseUploadFields(req.body);
-      const images = await withDeclaredSizes(uploads, Object.keys(request).length > 0);
-      return await deps.imgflow.submitBatch(images, request);
+      const { request, schedule } = parseUploadFields(req.body);
+      const { preset, variants, options } = request;
+      const images = await withDeclaredSizes(uploads, preset !== undefined || variants !== undefined || options !== undefined);
+      return await deps.imgflow.submitBatch(images, request, schedule);
     } catch (err) {
       await discardUploads(uploads);
       throw err;
@@ -64,14 +77,14 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
       method: 'post',
       path: '/process-images',
       summary: 'Upload a batch of images',
-      description: `Stores 1–${maxFiles} images of at most ${maxFileSizeBytes} bytes each and queues one job per file, all or nothing. ${accepted} Text fields \`preset\`, \`variants\` and \`options\` (before or after the files) choose the outputs; without them each file gets the \`default\` preset. Answers at once; processing happens in the background. Follow the batch at \`statusUrl\` (also in \`Location\`).`,
-      request: { body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ images: z.array(binary).min(1).max(maxFiles) }), encoding: UPLOAD_FIELDS_ENCODING } } } },
+      description: `Stores 1–${maxFiles} images of at most ${maxFileSizeBytes} bytes each and queues one job per file, all or nothing. ${accepted} Text fields \`preset\`, \`variants\` and \`options\` (before or after the files) choose the outputs; without them each file gets the \`default\` preset. \`delayMs\` or \`processAt\` schedule the batch, \`priority\` orders it among others. Answers at once; processing happens in the background. Follow the batch at \`statusUrl\` (also in \`Location\`).`,
+      request: { headers: IDEMPOTENCY_DOC.request, body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ images: z.array(binary).min(1).max(maxFiles) }), encoding: UPLOAD_FIELDS_ENCODING } } } },
       responses: {
-        202: { ...json(BatchAccepted, 'Accepted: every file is queued'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } } } },
+        202: { ...json(BatchAccepted, 'Accepted: every file is queued'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } }, ...IDEMPOTENCY_DOC.replayed } },
         ...problemResponses(UPLOAD_ERRORS),
       },
     },
-    async (req, res) => {
+    idempotent(deps.idempotency, async (req, res) => {
       const { batchId, files } = await acceptBatch(deps, receiveImages, req, res);
       const body: BatchAccepted = {
         batchId,
@@ -79,8 +92,8 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
         totalFiles: files.length,
         jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })),
       };
-      res.status(202).location(body.statusUrl).json(body);
-    },
+      return { status: 202, location: body.statusUrl, body };
+    }),
   );
 
   route(
@@ -89,16 +102,16 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
       path: '/upload',
       summary: 'Upload one image',
       description: `Single-file form for simple clients: field \`media\`. ${accepted}`,
-      request: { body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ media: binary }), encoding: UPLOAD_FIELDS_ENCODING } } } },
-      responses: { 202: json(UploadAccepted, 'Accepted: the file is queued'), ...problemResponses(UPLOAD_ERRORS) },
+      request: { headers: IDEMPOTENCY_DOC.request, body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ media: binary }), encoding: UPLOAD_FIELDS_ENCODING } } } },
+      responses: { 202: { ...json(UploadAccepted, 'Accepted: the file is queued'), headers: IDEMPOTENCY_DOC.replayed }, ...problemResponses(UPLOAD_ERRORS) },
     },
-    async (req, res) => {
+    idempotent(deps.idempotency, async (req, res) => {
       const { batchId, files } = await acceptBatch(deps, receiveMedia, req, res);
       const [file] = files;
       if (!file) throw new Error('an accepted upload has one file');
       const body: UploadAccepted = { jobId: file.jobId, batchId, statusUrl: `/jobs/${file.jobId}` };
-      res.status(202).location(body.statusUrl).json(body);
-    },
+      return { status: 202, location: body.statusUrl, body };
+    }),
   );
 
   return router;

@@ -1,0 +1,67 @@
+import type { Request, RequestHandler, Response } from 'express';
+import { closeAfterAnswer } from './close-early';
+import { HttpError } from './errors';
+import type { IdempotencyStore, StoredResponse } from './idempotency-store';
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
+/** 1–255 printable ASCII characters, as Stripe and the IETF draft's examples use. */
+const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+/** The request's Idempotency-Key, undefined when it sent none; a malformed or repeated one is refused. */
+function idempotencyKeyOf(req: Request): string | undefined {
+  const values = req.headersDistinct[IDEMPOTENCY_KEY_HEADER.toLowerCase()];
+  if (values === undefined) return undefined;
+  const [key] = values;
+  if (values.length !== 1 || key === undefined || !IDEMPOTENCY_KEY.test(key)) {
+    const received = values.length !== 1 ? `${values.length} headers` : `${key?.length ?? 0} characters${/[^\x20-\x7e]/.test(key ?? '') ? ', not all printable ASCII' : ''}`;
+    throw new HttpError('INVALID_IDEMPOTENCY_KEY', `Expected one ${IDEMPOTENCY_KEY_HEADER} header of 1–255 printable ASCII characters but received ${received}`);
+  }
+  return key;
+}
+
+/**
+ * Where a key is unique: the route. The seam for API keys: once they exist, the key's owner
+ * joins the scope here, and clients can no longer see each other's replays.
+ */
+export function idempotencyScope(req: Request): string {
+  return `${req.method} ${req.baseUrl}${String(req.route?.path ?? req.path)}`;
+}
+
+function send(res: Response, { status, location, body }: StoredResponse): void {
+  if (location !== undefined) res.location(location);
+  res.status(status).json(body);
+}
+
+/**
+ * Runs `handle` at most once per Idempotency-Key and scope, for the store's replay lifetime. The
+ * key is checked before the body is read: a replay (`Idempotent-Replayed: true`) or a 409 for a
+ * request still in flight is answered without reading or storing the files, and closes the
+ * connection rather than read the rest. A request that fails gives its key up again.
+ */
+export function idempotent(store: IdempotencyStore | undefined, handle: (req: Request, res: Response) => Promise<StoredResponse>): RequestHandler {
+  return async (req, res) => {
+    const key = store && idempotencyKeyOf(req);
+    if (!store || key === undefined) return send(res, await handle(req, res));
+    const scope = idempotencyScope(req);
+    const claim = await store.claim(scope, key);
+    if (claim.kind === 'in-progress') {
+      throw new HttpError('IDEMPOTENCY_IN_PROGRESS', `A request with this ${IDEMPOTENCY_KEY_HEADER} is still being processed; retry once it has been answered`);
+    }
+    if (claim.kind === 'replay') {
+      if (!req.complete) closeAfterAnswer(req, res);
+      res.set(REPLAYED_HEADER, 'true');
+      return send(res, claim.response);
+    }
+    let response: StoredResponse;
+    try {
+      response = await handle(req, res);
+    } catch (err) {
+      await store.release(scope, key, claim.token).catch((e: unknown) => req.log.warn({ err: e }, 'could not release idempotency key; it expires with its claim'));
+      throw err;
+    }
+    // The batch exists whatever happens here: answer it even if the response could not be stored.
+    await store.complete(scope, key, claim.token, response).catch((e: unknown) => req.log.warn({ err: e }, 'could not store idempotent response'));
+    send(res, response);
+  };
+}
