@@ -1,6 +1,7 @@
 import { summarizeDrains } from './drain';
 import type { LimitRow } from './limit';
 import { f, table } from './markdown';
+import { presetsSection } from './presets-report';
 import type { BenchResults } from './results';
 import type { Percentiles } from './stats';
 
@@ -396,6 +397,8 @@ export function renderReport(r: BenchResults): string {
     ...decodeMemorySection(r),
     '',
     ...autoQualitySection(r),
+    '',
+    ...presetsSection(r),
     '',
     ...e2eSection(r),
     '',
