@@ -51,7 +51,7 @@ type Kind = 'photo' | 'screenshot' | 'real photo';
  * The real-world photos of test/fixtures (camera JPEGs, CMYK, WebP, AVIF), next to the corpus:
  * its synthetic photos carry per-pixel grain, which encoders smooth away and SSIM counts in full.
  */
-const REAL_PHOTOS = [fixtures.jpegExif1, fixtures.portraitJpegExif6, fixtures.largePhotoJpeg, fixtures.cmykJpeg, fixtures.webp, fixtures.avif, fixtures.photoJpeg, fixtures.smallPhotoJpeg];
+export const REAL_PHOTOS = [fixtures.jpegExif1, fixtures.portraitJpegExif6, fixtures.largePhotoJpeg, fixtures.cmykJpeg, fixtures.webp, fixtures.avif, fixtures.photoJpeg, fixtures.smallPhotoJpeg];
 
 const distribution = (values: readonly number[]): Distribution => ({ min: Math.min(...values), p50: percentile(values, 50), max: Math.max(...values) });
 const cpuMs = (since: NodeJS.CpuUsage) => {

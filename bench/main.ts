@@ -11,6 +11,7 @@ import { compareOutputs, limitSettings, measureLimit, outputDirOf } from './limi
 import { closeConnections } from './http-client';
 import { describeMachine } from './machine';
 import { LOCAL_PHASES, parseBenchOptions, USAGE, type BenchOptions, type Phase } from './options';
+import { measurePresets } from './presets';
 import { createProcessGroup } from './process-group';
 import { renderReport } from './report';
 import type { BenchResults, CorpusSummary } from './results';
@@ -124,6 +125,10 @@ async function main(): Promise<void> {
     });
     await phase('auto-quality', async () => {
       results.autoQuality = await measureAutoQuality(corpus, { avifEvery: options.avifEvery, realPhotos: options.quick ? 2 : Number.POSITIVE_INFINITY }, log);
+    });
+    await phase('presets', async () => {
+      const quick = options.quick;
+      results.presets = await measurePresets(corpus, { maxImages: quick ? 4 : Number.POSITIVE_INFINITY, avifEvery: options.avifEvery, realPhotos: quick ? 2 : Number.POSITIVE_INFINITY, defaultPasses: quick ? 1 : 3 }, log);
     });
     // Other processes on the machine come and go: a limit run right next to a measurement sees
     // the same conditions, so the ratio of the two is steadier than one against the table above.

@@ -3,12 +3,12 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CorpusSpec } from './corpus';
 
-export const PHASES = ['limit', 'memory', 'auto-quality', 'e2e', 'latency', 'drain', 'round-trips', 'enqueue', 'poll-cost', 'long-run'] as const;
+export const PHASES = ['limit', 'memory', 'auto-quality', 'presets', 'e2e', 'latency', 'drain', 'round-trips', 'enqueue', 'poll-cost', 'long-run'] as const;
 export type Phase = (typeof PHASES)[number];
 /** What --base can run: everything else needs a private stack (stopping the worker, seeding Redis). */
 const REMOTE_PHASES: readonly Phase[] = ['limit', 'e2e'];
 /** What runs in the bench's own processes, without a stack: every other phase starts one. */
-export const LOCAL_PHASES: readonly Phase[] = ['limit', 'memory', 'auto-quality'];
+export const LOCAL_PHASES: readonly Phase[] = ['limit', 'memory', 'auto-quality', 'presets'];
 
 export interface BenchOptions {
   readonly quick: boolean;

@@ -1,17 +1,16 @@
 import { summarizeDrains } from './drain';
 import type { LimitRow } from './limit';
+import { f, table } from './markdown';
+import { presetsSection } from './presets-report';
 import type { BenchResults } from './results';
 import type { Percentiles } from './stats';
 
 /** Published figure for the seed implementation: end to end / Sharp limit on this kind of machine (issue 4). */
 export const SEED_E2E_RATIO = 0.37;
 
-const f = (x: number | undefined, digits = 1) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(0)}%`);
 const signed = (x: number) => `${x >= 0 ? '+' : ''}${f(x, 1)}%`;
 const ms = (p: Percentiles) => `${f(p.p50)} / ${f(p.p95)} / ${f(p.p99)} ms (n=${p.n})`;
-const table = (head: readonly string[], rows: readonly (readonly string[])[]) =>
-  [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 export interface Target {
   readonly name: string;
@@ -398,6 +397,8 @@ export function renderReport(r: BenchResults): string {
     ...decodeMemorySection(r),
     '',
     ...autoQualitySection(r),
+    '',
+    ...presetsSection(r),
     '',
     ...e2eSection(r),
     '',

@@ -6,6 +6,7 @@ import type { EnqueueResult } from './enqueue-rate';
 import type { GrayscaleComparison, LimitRow } from './limit';
 import type { LongRunResult } from './long-run';
 import type { MachineInfo } from './machine';
+import type { PresetsResult } from './presets';
 import type { PollCostResult } from './poll-cost';
 import type { RoundTripResult } from './round-trips';
 import type { LatencyResult } from './upload-latency';
@@ -38,6 +39,7 @@ export interface BenchResults {
   limit?: { readonly rows: readonly LimitRow[]; readonly best: LimitRow; readonly side: readonly LimitRow[]; readonly grayscale?: GrayscaleComparison };
   decodeMemory?: DecodeMemoryRow[];
   autoQuality?: AutoQualityResult;
+  presets?: PresetsResult;
   e2e?: EndToEndResult;
   latency?: LatencyResult[];
   drain?: DrainSeries[];
