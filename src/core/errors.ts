@@ -1,7 +1,8 @@
 /** What a use case can refuse with; every entry point maps these codes to its own answer (HTTP: errors.ts). */
 export type AppErrorCode =
   | 'BATCH_NOT_FOUND' | 'JOB_NOT_FOUND' | 'RESULT_NOT_READY' | 'RESULT_EXPIRED' | 'DEAD_LETTER_NOT_FOUND' | 'VARIANT_NOT_FOUND'
-  | 'INVALID_OPTIONS' | 'UNKNOWN_PRESET' | 'TOO_MANY_VARIANTS' | 'OUTPUT_TOO_LARGE' | 'PRESETS_ONLY';
+  | 'INVALID_OPTIONS' | 'UNKNOWN_PRESET' | 'TOO_MANY_VARIANTS' | 'OUTPUT_TOO_LARGE' | 'PRESETS_ONLY'
+  | 'SHUTTING_DOWN';
 
 export class AppError extends Error {
   override name = 'AppError';
