@@ -1,3 +1,4 @@
+import type { StreamsResult } from './open-streams';
 import type { DecodeMemoryRow } from './decode-memory';
 import type { DrainSeries } from './drain';
 import type { EndToEndResult } from './end-to-end';
@@ -42,6 +43,7 @@ export interface BenchResults {
   roundTrips?: RoundTripResult;
   enqueue?: EnqueueResult;
   pollCost?: PollCostResult;
+  streams?: StreamsResult;
   longRun?: LongRunResult[];
   readonly notes: string[];
   readonly failures: string[];
