@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CorpusSpec } from './corpus';
 
-export const PHASES = ['limit', 'memory', 'auto-quality', 'presets', 'e2e', 'latency', 'drain', 'round-trips', 'enqueue', 'poll-cost', 'long-run'] as const;
+export const PHASES = ['limit', 'memory', 'auto-quality', 'presets', 'e2e', 'latency', 'drain', 'round-trips', 'enqueue', 'poll-cost', 'streams', 'long-run'] as const;
 export type Phase = (typeof PHASES)[number];
 /** What --base can run: everything else needs a private stack (stopping the worker, seeding Redis). */
 const REMOTE_PHASES: readonly Phase[] = ['limit', 'e2e'];
@@ -40,6 +40,9 @@ export interface BenchOptions {
   readonly longRunImages: number;
   /** The auto-quality phase encodes AVIF for every Nth corpus file only: seconds per image. */
   readonly avifEvery: number;
+  /** Event streams held open by the streams phase, and the probe uploads per condition. */
+  readonly streams: number;
+  readonly streamProbes: number;
 }
 
 export const USAGE = `npm run bench -- [options]
@@ -58,6 +61,7 @@ export const USAGE = `npm run bench -- [options]
   --drain-concurrency a,b worker concurrencies for the drain phase (default: service default, CPUs, CPUs + 1)
   --history N             completed jobs added for the poll-cost phase (default 100000)
   --long-run-images N     images in the long run (default 1000)
+  --streams N             event streams held open by the streams phase (default 1000; quick 200)
   --log-level L           LOG_LEVEL of the services (default info, as a user runs them)
   --skip-build            use dist/ as it is (default: npm run build when dist/ is older than src/)`;
 
@@ -100,6 +104,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
       'drain-concurrency': { type: 'string' },
       history: { type: 'string' },
       'long-run-images': { type: 'string' },
+      streams: { type: 'string' },
       'log-level': { type: 'string' },
       'skip-build': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -153,5 +158,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
     enqueueFiles: quick ? 300 : 5_000,
     longRunImages: positive(values['long-run-images'], 'long-run-images', 1_000),
     avifEvery: quick ? 10 : 5,
+    streams: positive(values.streams, 'streams', quick ? 200 : 1_000),
+    streamProbes: quick ? 40 : 200,
   };
 }

@@ -112,6 +112,13 @@ export function evaluateTargets(r: BenchResults): Target[] {
     goal: 'same: ≤ 1.5 ×',
     holds: poll ? poll.p50Ratio <= 1.5 : undefined,
   });
+  const st = r.streams;
+  targets.push({
+    name: `Upload p99 with ${st?.with.streams ?? 1000} open event streams / without (issue 8)`,
+    measured: st ? `${f(st.with.uploadMs.p99)} / ${f(st.without.uploadMs.p99)} ms = ${f(st.p99Ratio, 2)}` : 'not measured',
+    goal: '≤ 1.5 ×',
+    holds: st ? st.p99Ratio <= 1.5 && st.lost === 0 : undefined,
+  });
   targets.push({
     name: 'Enqueue throughput, tiny images, one API process',
     measured: r.enqueue ? `${f(r.enqueue.filesPerS, 0)} files/s` : 'not measured',
@@ -347,6 +354,21 @@ function pollSection(r: BenchResults): string[] {
   ];
 }
 
+function streamsSection(r: BenchResults): string[] {
+  const s = r.streams;
+  if (!s) return [];
+  const row = (c: typeof s.with) => [String(c.streams), ms(c.uploadMs), `${f(c.loopDelayMs.p50, 1)} / ${f(c.loopDelayMs.p99, 1)} / ${f(c.loopDelayMs.max, 1)} ms`, f(c.apiRssMB, 0)];
+  return [
+    '## Open event streams (GET /batches/:id/events, one API process)',
+    '',
+    `Worker stopped, so the API alone is measured. ${s.with.streams} streams held open on ${s.batches} waiting batches by raw node:http clients (each received its snapshot; ${s.lost} ended early), single small uploads one at a time in each condition. Event-loop delay measured inside the API (perf_hooks monitorEventLoopDelay, preloaded, 10 ms resolution: its samples include that interval, so 10 ms is no delay) over each condition's uploads.`,
+    '',
+    table(['open streams', 'upload p50 / p95 / p99', 'API event-loop delay p50 / p99 / max', 'API RSS MB'], [row(s.without), row(s.with)]),
+    '',
+    `Upload p99 ratio with / without: ${f(s.p99Ratio, 2)}.`,
+  ];
+}
+
 function enqueueSection(r: BenchResults): string[] {
   const e = r.enqueue;
   if (!e) return [];
@@ -411,6 +433,8 @@ export function renderReport(r: BenchResults): string {
     ...pollSection(r),
     '',
     ...enqueueSection(r),
+    '',
+    ...streamsSection(r),
     '',
     ...longRunSection(r),
     '',

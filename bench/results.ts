@@ -1,4 +1,5 @@
 import type { AutoQualityResult } from './auto-quality';
+import type { StreamsResult } from './open-streams';
 import type { DecodeMemoryRow } from './decode-memory';
 import type { DrainSeries } from './drain';
 import type { EndToEndResult } from './end-to-end';
@@ -46,6 +47,7 @@ export interface BenchResults {
   roundTrips?: RoundTripResult;
   enqueue?: EnqueueResult;
   pollCost?: PollCostResult;
+  streams?: StreamsResult;
   longRun?: LongRunResult[];
   readonly notes: string[];
   readonly failures: string[];

@@ -1,9 +1,11 @@
+import path from 'node:path';
 import type { Corpus } from './corpus';
 import { measureDrain, type DrainResult } from './drain';
 import { runEndToEnd } from './end-to-end';
 import { measureEnqueueRate } from './enqueue-rate';
 import { measureLongRun } from './long-run';
 import type { BenchOptions, Phase } from './options';
+import { measureOpenStreams } from './open-streams';
 import { measurePollCost } from './poll-cost';
 import type { ProcessGroup } from './process-group';
 import type { BenchResults } from './results';
@@ -147,6 +149,16 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
         await Promise.all([w.startApi(), w.startWorker()]);
         await ctx.phase('poll-cost', async () => {
           results.pollCost = await measurePollCost({ base: w.api().base, corpus, inspector: w.inspector, world: w.world, history: options.history, polls: options.polls });
+        });
+      });
+    }
+
+    if (wants('streams')) {
+      await inWorld('streams', async (w) => {
+        const loopDelayFile = path.join(w.world.logDir, 'loop-delay.json');
+        const api = await w.startApi({ NODE_OPTIONS: `--require ${path.join(__dirname, 'loop-delay-probe.cjs')}`, IMGFLOW_LOOP_DELAY_FILE: loopDelayFile });
+        await ctx.phase('streams', async () => {
+          results.streams = await measureOpenStreams({ base: api.base, corpus, apiPid: api.process.pid, loopDelayFile, streams: options.streams, probes: options.streamProbes, batches: 20 });
         });
       });
     }

@@ -90,10 +90,10 @@ export interface RunningApi {
 }
 
 /** `node dist/api/main.js`, as `npm run start:api` does, on a free port; resolves once /readyz answers. */
-export async function startApi(group: ProcessGroup, world: ServiceWorld, name = 'api'): Promise<RunningApi> {
+export async function startApi(group: ProcessGroup, world: ServiceWorld, name = 'api', env: Record<string, string> = {}): Promise<RunningApi> {
   const port = await freePort();
   const proc = group.start(name, process.execPath, [path.join(REPO, 'dist/api/main.js')], {
-    env: serviceEnv(world, { HOST: '127.0.0.1', PORT: String(port) }),
+    env: serviceEnv(world, { HOST: '127.0.0.1', PORT: String(port), ...env }),
     logFile: path.join(world.logDir, `${name}.log`),
     cwd: REPO,
   });

@@ -6,7 +6,8 @@ export interface World {
   readonly world: ServiceWorld;
   readonly inspector: Inspector;
   api(): RunningApi;
-  startApi(): Promise<RunningApi>;
+  /** `env`: added to the API's environment. */
+  startApi(env?: Record<string, string>): Promise<RunningApi>;
   worker(): ManagedProcess | undefined;
   /** Stops a running worker first, so there is only ever one. */
   startWorker(launch?: WorkerLaunch): Promise<ManagedProcess>;
@@ -31,7 +32,7 @@ export function openWorld(group: ProcessGroup, options: { dataRoot: string; logR
       if (!api) throw new Error(`${options.name}: the API is not running`);
       return api;
     },
-    startApi: async () => (api = await startApi(group, world)),
+    startApi: async (env) => (api = await startApi(group, world, 'api', env)),
     worker: () => worker,
     startWorker: async (launch = {}) => {
       await stopWorker();

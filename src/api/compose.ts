@@ -5,6 +5,9 @@ import { createImgflow } from '../core/imgflow';
 import { openPorts, type Ports } from '../core/ports';
 import { BUILT_IN_PRESETS } from '../core/presets';
 import { closeRedis, closeUnlessDown, redisConnection } from '../queue/connection';
+import { createEventLog } from '../queue/event-log';
+import { createEventFanOut, type EventFanOut } from '../queue/event-fan-out';
+import { imageEventsKey } from '../queue/events';
 import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
@@ -18,7 +21,14 @@ export interface ApiContext {
   readonly deps: AppDeps;
   /** The ports under the use cases, for tests that look behind the API. */
   readonly ports: Ports;
-  /** In order: uploads in flight, event subscription, queues, connections. The caller closes HTTP first. */
+  /** The one reader of the event stream that every open event stream shares. */
+  readonly events: EventFanOut;
+  /**
+   * Ends the open event streams. A caller that closes HTTP runs this first, or the streams would
+   * hold the server's drain to its end; closeSteps runs it again (at no cost) for those that do not.
+   */
+  readonly endStreams: ShutdownStep;
+  /** In order: event streams, uploads in flight, event subscription, queues, connections. The caller closes HTTP first. */
   readonly closeSteps: readonly ShutdownStep[];
 }
 
@@ -30,6 +40,9 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const eventsRedis = redisConnection(config.redis.url, 'worker');
   eventsRedis.on('error', () => undefined); // the producer connection already reports outages
   const events = watchQueueEvents(eventsRedis, config.redis.prefix, logger);
+  const key = imageEventsKey(config.redis.prefix);
+  const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
+  const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
 
   const deps: AppDeps = {
     logger,
@@ -44,7 +57,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
         autoQualityTarget: config.transform.autoQualityTarget,
       },
       webhooks: { enabled: config.webhooks.secret !== undefined, allowPrivateUrls: config.outbound.allowPrivate },
-    }),
+    }, fanOut),
     uploads: config.uploads,
     corsOrigin: config.http.corsOrigin,
     adminAccess: adminAccess(config.http.adminToken),
@@ -60,7 +73,10 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     app: createApp(deps),
     deps,
     ports,
+    events: fanOut,
+    endStreams,
     closeSteps: [
+      endStreams,
       ['uploads in flight', () => deps.inFlight.idle()],
       ['queue events', () => closeUnlessDown(eventsRedis, () => events.close())],
       ['events redis', () => closeRedis(eventsRedis)],

@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   logger.info({ port: config.http.port, host: config.http.host }, 'api listening');
   if (api.deps.adminAccess.mode === 'refuse') logger.warn('ADMIN_TOKEN is not set: the dead-letter routes answer 401 until it is');
 
-  onShutdown(logger, [['http', () => closeServer(server, config.http.drainMs)], ...api.closeSteps], {
+  onShutdown(logger, [api.endStreams, ['http', () => closeServer(server, config.http.drainMs)], ...api.closeSteps], {
     deadlineMs: config.shutdownTimeoutMs,
   });
 }

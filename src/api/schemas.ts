@@ -141,6 +141,19 @@ export const BatchStatus = z
   })
   .meta({ id: 'BatchStatus' });
 
+/** `progress` on GET /batches/{batchId}/events. */
+export const BatchProgressEvent = z
+  .object({ jobId: z.uuid(), progress: z.number().min(0).max(100) })
+  .meta({ id: 'BatchProgressEvent', description: 'A file\'s progress in percent; best-effort: a file may finish without any' });
+
+/** `file` on GET /batches/{batchId}/events. */
+export const BatchFileEvent = z
+  .discriminatedUnion('state', [
+    z.object({ jobId: z.uuid(), state: z.literal('completed'), result: ImageResult }),
+    z.object({ jobId: z.uuid(), state: z.literal('failed'), failedReason: z.string().meta({ description: 'Starts with a stable code, e.g. CORRUPT_IMAGE:' }) }),
+  ])
+  .meta({ id: 'BatchFileEvent', description: 'A file that finished: its result, or why it failed for good' });
+
 export const DeadLetter = z
   .object({
     id: z.uuid(),

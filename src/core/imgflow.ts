@@ -2,6 +2,7 @@ import { checkOutboundUrl, OutboundRefusedError } from '../net';
 import { listDeliveries, replayDelivery, type Delivery } from '../notify/deliveries';
 import type { OutputFormat, Size } from '../pipeline';
 import { listDeadLetters, retryDeadLetter, type DeadLetter } from '../queue/dead-letter';
+import type { EventFanOut } from '../queue/event-fan-out';
 import { enqueueBatch, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
 import { readBatchStatus, readJobStatus, type BatchStatusView, type JobStatus } from '../queue/job-status';
 import type { JobPolicy } from '../queue/jobs';
@@ -11,6 +12,7 @@ import { AppError } from './errors';
 import type { Ports } from './ports';
 import { assertOutputSizes, resolveOutputs, resolvedPresets, type OutputPolicy, type OutputRequest } from './presets';
 import { resolveSchedule, type ScheduleRequest } from './schedule';
+import { watchBatch, type BatchWatch } from './watch-batch';
 
 /** A finished job's output, ready to be sent. */
 export interface ResultFile {
@@ -46,6 +48,11 @@ export interface Imgflow {
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
   getBatch(batchId: string): Promise<BatchStatusView>;
+  /**
+   * A batch's events as they happen, ending after the final `batch` (see watch-batch.ts); from
+   * `after`, a previous event's id, it resumes. BATCH_NOT_FOUND before any event.
+   */
+  watchBatch(batchId: string, options?: { after?: string | undefined }): Promise<BatchWatch>;
   getJob(jobId: string): Promise<JobStatus>;
   /** Where a completed job's output is (the first variant unless named); RESULT_NOT_READY until then. */
   findResult(jobId: string, variant?: string): Promise<ResultFile>;
@@ -81,13 +88,20 @@ function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks'])
   }
 }
 
-export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
+/** `events`: the process's one reader of the image queue's event stream, which every watch shares. */
+export function createImgflow(ports: Ports, options: ImgflowOptions, events: EventFanOut): Imgflow {
   const { queue, batches, deadLetters, redis, files, webhooks } = ports;
 
   const getJob = async (jobId: string): Promise<JobStatus> => {
     const job = await readJobStatus(queue, jobId);
     if (!job) throw new AppError('JOB_NOT_FOUND', `No job ${jobId}; finished jobs are kept for a limited time`);
     return job;
+  };
+
+  const getBatch = async (batchId: string): Promise<BatchStatusView> => {
+    const batch = await readBatchStatus(queue, batches, batchId);
+    if (!batch) throw new AppError('BATCH_NOT_FOUND', `No batch ${batchId}; batches are kept for a limited time`);
+    return batch;
   };
 
   return {
@@ -104,11 +118,9 @@ export function createImgflow(ports: Ports, options: ImgflowOptions): Imgflow {
 
     listPresets: () => resolvedPresets(options.outputs.presets),
 
-    async getBatch(batchId) {
-      const batch = await readBatchStatus(queue, batches, batchId);
-      if (!batch) throw new AppError('BATCH_NOT_FOUND', `No batch ${batchId}; batches are kept for a limited time`);
-      return batch;
-    },
+    getBatch,
+
+    watchBatch: (batchId, watch) => watchBatch({ fanOut: events, log: events.log, getBatch }, batchId, watch),
 
     getJob,
 
