@@ -25,6 +25,7 @@ const EnvSchema = z
     HOST: z.string().min(1).default('0.0.0.0'),
     PORT: int().min(0).max(65535).default(3000),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+    LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     REDIS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -104,6 +105,7 @@ const EnvSchema = z
       adminToken: env.ADMIN_TOKEN,
     },
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     redis: {
       url: env.REDIS_URL ?? redisUrlFromParts(env.REDIS_HOST, env.REDIS_PORT, env.REDIS_PASSWORD),
       prefix: env.QUEUE_PREFIX,

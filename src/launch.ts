@@ -17,7 +17,7 @@ import { runMain } from './run-main';
 async function main(): Promise<number> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, name: 'imgflow-launch' });
+  const logger = createLogger({ level: config.logLevel, name: 'imgflow-launch', format: config.logFormat });
 
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals | 'parent exited') => {

@@ -10,12 +10,15 @@ import { closeServer, listen } from './server';
 async function main(): Promise<void> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, name: 'imgflow-api' });
+  const logger = createLogger({ level: config.logLevel, name: 'imgflow-api', format: config.logFormat });
   mkdirSync(config.uploads.dir, { recursive: true });
 
   const api = composeApi(config, logger);
   const server = await listen(api.app, config.http);
-  logger.info({ port: config.http.port, host: config.http.host }, 'api listening');
+  // Where a person goes next; 0.0.0.0 and :: are not addresses a browser opens.
+  const shown = ['0.0.0.0', '::'].includes(config.http.host) ? 'localhost' : config.http.host;
+  const base = `http://${shown}:${config.http.port}`;
+  logger.info({ port: config.http.port, host: config.http.host, page: `${base}/`, docs: `${base}/docs` }, 'api listening');
   if (api.deps.adminAccess.mode === 'refuse') logger.warn('ADMIN_TOKEN is not set: the dead-letter routes answer 401 until it is');
 
   onShutdown(logger, [api.endStreams, ['http', () => closeServer(server, config.http.drainMs)], ...api.closeSteps], {

@@ -1,6 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import { problems, type ProblemCode } from './errors';
+import { packageVersion } from '../version';
 import { Problem } from './schemas';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
@@ -43,7 +44,7 @@ export function buildOpenApiDocument(registry: OpenAPIRegistry): OpenApiDocument
     openapi: '3.1.0',
     info: {
       title: 'imgflow',
-      version: '1.0.0',
+      version: packageVersion(),
       description: 'Asynchronous image processing: upload, get 202 at once, poll the batch. Every error is application/problem+json with a stable `code`.',
     },
   });

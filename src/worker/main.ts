@@ -9,7 +9,7 @@ import { composeWorker } from './compose';
 async function main(): Promise<void> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, name: 'imgflow-worker' });
+  const logger = createLogger({ level: config.logLevel, name: 'imgflow-worker', format: config.logFormat });
   mkdirSync(config.uploads.dir, { recursive: true });
   mkdirSync(config.processedDir, { recursive: true });
 

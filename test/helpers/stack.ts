@@ -54,7 +54,7 @@ export function createTestWorld(env: Record<string, string> = {}): TestWorld {
     processedDir: config.processedDir,
     env: fullEnv,
     config,
-    logger: createLogger({ level: config.logLevel, name: 'test' }),
+    logger: createLogger({ level: config.logLevel, name: 'test', format: 'json' }),
     cleanup: async () => {
       await deleteKeys(config.redis.url, prefix);
       removeDir(root);

@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Response, Test } from 'supertest';
@@ -12,6 +13,7 @@ const MAX_FILES = 3;
 const MAX_FILE_SIZE_MB = 0.05;
 
 interface OpenApiDocument {
+  info: { version: string };
   paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
 }
 
@@ -189,6 +191,11 @@ describe('health and documentation', () => {
 
     expect(served.length).toBeGreaterThanOrEqual(9);
     expect(inDocument).toEqual(served);
+  });
+
+  it("gives the package's own version in /openapi.json, so /docs shows it", () => {
+    const manifest = JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(documented.info.version).toBe(manifest.version);
   });
 
   it('serves Swagger UI as HTML at /docs', async () => {
