@@ -109,7 +109,8 @@ export function urlsFromCsv(data: Buffer, maxUrls: number): UrlEntry[] {
   const body = isHeader ? rest : rows;
   if (body.length === 0) throw new AppError('EMPTY_CSV', `Expected rows of URLs under the header (${first.cells.join(', ')}) but there are none`);
   const column = Math.max(named, 0);
-  if (named < 0 && isHeader && !body.some((r) => looksLikeUrl(r.cells[0] ?? ''))) {
+  // Nothing named like a URL column and nothing like a URL in the first: a file of something else, not a list of bad URLs.
+  if (named < 0 && !body.some((r) => looksLikeUrl(r.cells[0] ?? ''))) {
     throw new AppError('NO_URL_COLUMN', `Expected a column named url, urls, image_url, image urls or input image urls, or URLs in the first column; the header has ${first.cells.join(', ')}`);
   }
   const width = Math.max(...rows.map((r) => r.cells.length));

@@ -1,4 +1,6 @@
+import { lookup as dnsLookup } from 'node:dns';
 import { readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import { createGuardedClient } from '../../src/net';
 import { classifyAddress } from '../../src/net/address-policy';
 import { BatchStatus } from '../../src/api/schemas';
@@ -187,26 +189,78 @@ describe('a redirect to 127.0.0.1 with the guard on', () => {
   });
   afterAll(() => server?.close());
 
+  // images.test resolves to 127.0.0.2; every other name through the system resolver (localhost: loopback).
+  const lookup: LookupFunction = (hostname, options, callback) => {
+    if (hostname !== 'images.test') return dnsLookup(hostname, options, callback);
+    if (options.all) callback(null, [{ address: '127.0.0.2', family: 4 }]);
+    else callback(null, '127.0.0.2', 4);
+  };
+  const classify = (a: string) => (a === '127.0.0.2' ? { public: true as const, address: a } : classifyAddress(a));
   const deps = () => ({
-    client: createGuardedClient({ allowPrivate: false, classify: (a: string) => (a === '127.0.0.2' ? { public: true as const, address: a } : classifyAddress(a)) }),
+    client: createGuardedClient({ allowPrivate: false, lookup, classify }),
     limits: { maxBytes: MB, maxInputPixels: 1e8, timeoutMs: 5000, maxRedirects: 5, allowSvg: false, userAgent: 'imgflow/test' },
     slots: createSemaphore(2),
     perHost: createKeyedSemaphore(2),
   });
 
-  it.each(['/to-literal', '/to-name'])('refuses the hop after %s (URL_REFUSED, permanent); the first hop works', async (path) => {
+  it.each(['/to-literal', '/to-name'])('refuses the hop after %s (URL_REFUSED, permanent), while the same image fetched directly works', async (path) => {
     const d = deps();
     const before = server.requests.filter((r) => r.path === '/a.jpg').length;
     try {
-      // Reached through a name, so the lookup filter and the connect check are what stand in the way.
-      const ok = await fetchImage({ ...d, client: createGuardedClient({ allowPrivate: false, lookup: (_h, o, cb) => (o.all ? cb(null, [{ address: '127.0.0.2', family: 4 }]) : cb(null, '127.0.0.2', 4)), classify: (a) => (a === '127.0.0.2' ? { public: true, address: a } : classifyAddress(a)) }) }, `http://images.test:${server.port}/a.jpg`);
-      expect(ok.type).toBe('jpeg');
-      const err = await fetchImage(d, `http://127.0.0.2:${server.port}${path}`).catch((e: unknown) => e);
+      expect((await fetchImage(d, `http://images.test:${server.port}/a.jpg`)).type).toBe('jpeg');
+      const err = await fetchImage(d, `http://images.test:${server.port}${path}`).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(FetchFailedError);
       expect(err).toMatchObject({ code: 'URL_REFUSED', permanent: true });
+      expect(server.requests.filter((r) => r.path === path)).toHaveLength(1);
       expect(server.requests.filter((r) => r.path === '/a.jpg')).toHaveLength(before + 1);
     } finally {
       await d.client.close();
     }
+  });
+});
+
+describe('download slots: a download waiting on the network holds neither a Sharp slot nor more than its host\'s share', () => {
+  let stack: TestStack;
+  let slow: ImageServer;
+  let fast: ImageServer;
+  const held: import('node:http').ServerResponse[] = [];
+  let released = false;
+  const jpeg = () => readFileSync(fixtures.smallPhotoJpeg);
+  beforeAll(async () => {
+    slow = await startImageServer({
+      '/hold.jpg': (_req, res) => {
+        res.writeHead(200, { 'content-type': 'image/jpeg' });
+        if (released) res.end(jpeg());
+        else held.push(res);
+      },
+    });
+    fast = await startImageServer({ '/fast.jpg': serve(fixtures.smallPhotoJpeg, 'image/jpeg') }, '127.0.0.2');
+    // One Sharp slot and one download per host: the fast host's image must get through while the slow host holds its slot.
+    stack = await startStack({ worker: true, env: { ALLOW_PRIVATE_URLS: 'true', WORKER_CONCURRENCY: '1', FETCH_PER_HOST: '1', FETCH_CONCURRENCY: '4', FETCH_TIMEOUT_MS: '20000' } });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+    await slow?.close();
+    await fast?.close();
+  });
+
+  it('completes an image from another host while two downloads wait on a slow one, only one of them connected', async () => {
+    const res = await stack.request.post('/process-urls').send({ urls: [`${slow.base}/hold.jpg?1`, `${slow.base}/hold.jpg?2`, `${fast.base}/fast.jpg`] });
+    expect(res.status).toBe(202);
+    const done = await waitFor(
+      async () => {
+        const batch = BatchStatus.parse((await stack.request.get(`/batches/${res.body.batchId}`)).body);
+        return batch.files[2]?.state === 'completed' && batch;
+      },
+      { timeoutMs: 15_000, what: 'the fast host\'s image to complete' },
+    );
+    expect(done.files.slice(0, 2).map((f) => f.state)).not.toContain('completed');
+    expect(held).toHaveLength(1);
+    expect(slow.requests).toHaveLength(1);
+    released = true;
+    for (const r of held) r.end(jpeg());
+    const batch = await finished(stack, res.body.batchId);
+    expect(batch.status).toBe('completed');
+    expect(slow.requests).toHaveLength(2);
   });
 });
