@@ -63,6 +63,13 @@ const EnvSchema = z
     AUTO_QUALITY_TARGET: z.coerce.number().min(0.5).max(1).default(AUTO_QUALITY_TARGET),
 
     ALLOW_PRIVATE_URLS: flag().default(false),
+    MAX_URLS: int().min(1).max(10_000).default(100),
+    // Downloads by the worker (POST /process-urls): a slow host holds at most FETCH_PER_HOST of
+    // the FETCH_CONCURRENCY download slots, which sit beside the Sharp slots, not in them.
+    FETCH_CONCURRENCY: int().positive().max(256).default(8),
+    FETCH_PER_HOST: int().positive().max(256).default(4),
+    FETCH_CONNECT_TIMEOUT_MS: int().positive().max(60_000).default(5000),
+    FETCH_TIMEOUT_MS: int().positive().max(600_000).default(30_000),
     WEBHOOK_SECRET: z.string().refine(isWebhookSecret, 'expected whsec_ followed by 24–64 random bytes in base64 (e.g. `echo whsec_$(openssl rand -base64 32)`)').optional(),
     WEBHOOK_ATTEMPTS: int().min(1).max(50).default(10),
     // Doubling from 10 s, ten attempts span 85 minutes: a receiver down for an hour still gets its webhooks.
@@ -144,6 +151,16 @@ const EnvSchema = z
     },
     /** Every outbound request (src/net): ALLOW_PRIVATE_URLS lifts the address check. */
     outbound: { allowPrivate: env.ALLOW_PRIVATE_URLS },
+    /** POST /process-urls: how many URLs a request may hold, and the CSV file's size. */
+    urls: { maxUrls: env.MAX_URLS, maxCsvBytes: 1024 * 1024 },
+    /** The worker's downloads of URL jobs: every one through the guarded client. */
+    fetch: {
+      concurrency: env.FETCH_CONCURRENCY,
+      perHost: env.FETCH_PER_HOST,
+      connectTimeoutMs: env.FETCH_CONNECT_TIMEOUT_MS,
+      timeoutMs: env.FETCH_TIMEOUT_MS,
+      maxRedirects: 5,
+    },
     /** Without a secret, uploads with a callbackUrl are refused and no webhook worker runs. */
     webhooks: {
       secret: env.WEBHOOK_SECRET,

@@ -13,6 +13,7 @@ import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { presetsRouter } from './routes/presets';
 import { uploadsRouter } from './routes/uploads';
+import { urlsRouter } from './routes/urls';
 import { webhooksRouter } from './routes/webhooks';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
@@ -43,10 +44,12 @@ export function createApp(deps: AppDeps): Express {
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"] } } }));
   app.use(corsFor(deps.corsOrigin));
-  // No route takes JSON yet; any that does gets this small limit rather than the default 100 KB.
+  const registry = createOpenApiRegistry();
+  // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
+  app.use(urlsRouter(deps, registry));
+  // Other routes get this small limit rather than the default 100 KB.
   app.use(express.json({ limit: '16kb' }));
 
-  const registry = createOpenApiRegistry();
   app.use(healthRouter(deps, registry));
   app.use(uploadsRouter(deps, registry));
   app.use(batchesRouter(deps, registry));

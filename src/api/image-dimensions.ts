@@ -1,6 +1,5 @@
 import { open } from 'node:fs/promises';
-import { imageSize } from 'image-size';
-import { decodeShapeOf, describeShape, detectImageType, maxPixelsToDecode } from '../pipeline';
+import { declaredSizeOf, pixelLimitProblem } from '../pipeline';
 import { HttpError } from './errors';
 
 // Most formats declare their size in the first bytes; a JPEG's frame header can sit behind
@@ -25,30 +24,16 @@ async function readStart(filePath: string, bytes: number): Promise<Buffer> {
  */
 export async function readDeclaredSize(filePath: string, fileSize: number): Promise<{ width: number; height: number; orientation?: number | undefined; header: Buffer } | undefined> {
   for (const bytes of fileSize > FIRST_READ ? [FIRST_READ, SECOND_READ] : [FIRST_READ]) {
-    try {
-      const header = await readStart(filePath, bytes);
-      const { width, height, orientation } = imageSize(header);
-      if (width && height) return { width, height, orientation, header };
-    } catch {
-      // not enough of the header in this read, or not parseable at all
-    }
+    const header = await readStart(filePath, bytes).catch(() => undefined);
+    const declared = header && declaredSizeOf(header);
+    if (header && declared) return { ...declared, header };
   }
   return undefined;
 }
 
-/**
- * Rejects a decompression bomb before anything is queued: a few KB of PNG can declare
- * 20000x20000 pixels. Only the header is read; nothing is decoded on the request path. The
- * limit is the worker's per-image decode budget, so a canvas or an AVIF, which cost several
- * times a JPEG's memory per pixel, get proportionally fewer pixels than MAX_INPUT_PIXELS.
- */
+/** Rejects a decompression bomb before anything is queued (pixelLimitProblem); nothing is decoded on the request path. */
 export async function assertPixelLimit(filePath: string, size: number, maxInputPixels: number): Promise<void> {
   const declared = await readDeclaredSize(filePath, size);
-  const type = declared && detectImageType(declared.header);
-  if (!declared || !type) return;
-  const shape = decodeShapeOf(type, declared.header);
-  const limit = maxPixelsToDecode(shape, maxInputPixels);
-  if (declared.width * declared.height > limit) {
-    throw new HttpError('TOO_MANY_PIXELS', `Expected at most ${limit} pixels for ${describeShape(shape)} but the image declares ${declared.width}x${declared.height}`);
-  }
+  const problem = declared && pixelLimitProblem(declared.header, declared, maxInputPixels);
+  if (problem) throw new HttpError('TOO_MANY_PIXELS', problem);
 }

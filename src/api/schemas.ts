@@ -113,12 +113,14 @@ export const UploadAccepted = z
 
 const FileFields = {
   jobId: z.uuid(),
-  originalName: z.string().meta({ description: 'The client-supplied file name, sanitised; for display only' }),
+  originalName: z.string().meta({ description: 'The client-supplied file name, sanitised, or the URL it is fetched from; for display only' }),
   state: z.enum(FILE_STATES).meta({ description: 'delayed: scheduled for later (`processAt`), or waiting to retry after a failed attempt' }),
   progress: z.number().min(0).max(100),
   result: ImageResult.nullable(),
   failedReason: z.string().nullable().meta({ description: 'Starts with a stable code, e.g. CORRUPT_IMAGE:' }),
   attemptsMade: z.number().int().nonnegative(),
+  line: z.number().int().positive().optional().meta({ description: 'From a CSV of URLs: the line its row starts on' }),
+  row: z.array(z.tuple([z.string(), z.string()])).optional().meta({ description: 'From a CSV of URLs: the row\'s other columns, as [column, value] pairs in order' }),
 };
 
 export const JobStatus = z.object({ ...FileFields, batchId: z.uuid() }).meta({ id: 'JobStatus' });

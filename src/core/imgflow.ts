@@ -3,7 +3,7 @@ import { listDeliveries, replayDelivery, type Delivery } from '../notify/deliver
 import type { OutputFormat, Size } from '../pipeline';
 import { listDeadLetters, retryDeadLetter, type DeadLetter } from '../queue/dead-letter';
 import type { EventFanOut } from '../queue/event-fan-out';
-import { enqueueBatch, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
+import { enqueueBatch, enqueueEntries, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
 import { readBatchStatus, readJobStatus, type BatchStatusView, type JobStatus } from '../queue/job-status';
 import type { JobPolicy } from '../queue/jobs';
 import type { BatchCallback, CallbackEvents, DeliveryStatus } from '../queue/webhook-jobs';
@@ -13,6 +13,8 @@ import type { Ports } from './ports';
 import { assertOutputSizes, resolveOutputs, resolvedPresets, type OutputPolicy, type OutputRequest } from './presets';
 import { resolveSchedule, type ScheduleRequest } from './schedule';
 import { watchBatch, type BatchWatch } from './watch-batch';
+import { checkUrlEntries, urlBatchEntries } from './url-batch';
+import type { UrlEntry } from './url-list';
 
 /** A finished job's output, ready to be sent. */
 export interface ResultFile {
@@ -45,6 +47,11 @@ export interface Imgflow {
    * `callbackUrl` gets signed webhooks; one the guard refuses already (scheme, credentials, a literal private address) is refused here.
    */
   submitBatch(images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  /**
+   * The same for images the workers download: every URL is checked first (INVALID_URLS lists each
+   * bad one; nothing is queued unless all pass), then one job per URL. Outputs and schedule as above.
+   */
+  submitUrlBatch(entries: readonly UrlEntry[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
   getBatch(batchId: string): Promise<BatchStatusView>;
@@ -72,6 +79,8 @@ export interface ImgflowOptions {
   readonly outputs: OutputPolicy;
   /** Callbacks are refused without a secret (WEBHOOK_SECRET); ALLOW_PRIVATE_URLS lifts the address check. */
   readonly webhooks: { readonly enabled: boolean; readonly allowPrivateUrls: boolean };
+  /** URLs per request (MAX_URLS); which addresses they may name is ALLOW_PRIVATE_URLS, as for webhooks. */
+  readonly urls: { readonly maxUrls: number };
 }
 
 function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks']): BatchCallback | undefined {
@@ -114,6 +123,15 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
       const { processAt } = placement;
       if (processAt) await Promise.all(images.map((image) => files.uploads.keepFrom(image.storedName, Date.parse(processAt))));
       return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback });
+    },
+
+    async submitUrlBatch(entries, request = {}, schedule = {}) {
+      const urls = checkUrlEntries(entries, { maxUrls: options.urls.maxUrls, allowPrivate: options.webhooks.allowPrivateUrls });
+      const callback = callbackOf(request, options.webhooks);
+      // No declared sizes to check outputs against before the download: the worker checks the decoded image.
+      const spec = resolveOutputs(options.outputs, request);
+      const placement = resolveSchedule(schedule, Date.now());
+      return enqueueEntries({ queue, redis, batches, policy: options.policy }, urlBatchEntries(entries, urls), spec, { ...placement, callback });
     },
 
     listPresets: () => resolvedPresets(options.outputs.presets),

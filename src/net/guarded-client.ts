@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { LookupFunction } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
-import { classifyAddress } from './address-policy';
+import { classifyAddress, type AddressClass } from './address-policy';
 import { OutboundRefusedError } from './errors';
 import { checkOutboundUrl, refusedAddress, type OutboundPolicy } from './outbound-url';
 
@@ -16,6 +16,11 @@ export interface OutboundRequest {
   readonly maxRedirects?: number;
   /** Bytes of the response body kept; the rest is not read. */
   readonly maxResponseBytes: number;
+  /**
+   * Called with the answer's status and headers before its body is read (after redirects); what
+   * it throws is thrown instead, and the body is never read (a 404, a Content-Length too large).
+   */
+  readonly onResponse?: (status: number, headers: IncomingHttpHeaders) => void;
 }
 
 export interface OutboundResponse {
@@ -33,18 +38,21 @@ export interface GuardedClient {
   close(): Promise<void>;
 }
 
+/** How an address is judged; classifyAddress, except in tests that need one loopback address to stand for a public one. */
+export type Classifier = (address: string) => AddressClass | undefined;
+
 /**
  * A resolver that fails when any address a name resolves to is not public, so a connection to
  * a private address is never opened for a name. It cannot see IP literals (Node skips lookup
  * for them); checkConnectedAddress covers those, and every other way round it.
  */
-export function publicOnlyLookup(resolve: LookupFunction = dnsLookup): LookupFunction {
+export function publicOnlyLookup(resolve: LookupFunction = dnsLookup, classify: Classifier = classifyAddress): LookupFunction {
   return (hostname, options, callback) => {
     resolve(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, '', undefined);
       const list = (Array.isArray(addresses) ? addresses : [{ address: addresses, family: 0 }]) as LookupAddress[];
       for (const { address } of list) {
-        const found = classifyAddress(address);
+        const found = classify(address);
         if (!found?.public) return callback(refusedAddress(`${hostname} (${address})`, found?.range ?? 'not an IP address'), '', undefined);
       }
       const [first] = list;
@@ -60,14 +68,14 @@ export function publicOnlyLookup(resolve: LookupFunction = dnsLookup): LookupFun
  * connected to is public: whatever a resolver said before (DNS rebinding), however the host was
  * spelled. A literal private host is refused before connecting at all.
  */
-export function checkConnectedAddress(connect: buildConnector.connector): buildConnector.connector {
+export function checkConnectedAddress(connect: buildConnector.connector, classify: Classifier = classifyAddress): buildConnector.connector {
   return (options, callback) => {
-    const literal = classifyAddress(options.hostname);
+    const literal = classify(options.hostname);
     if (literal && !literal.public) return callback(refusedAddress(literal.address, literal.range), null);
     connect(options, (...args) => {
       const [err, socket] = args;
       if (err) return callback(err, null);
-      const remote = socket.remoteAddress === undefined ? undefined : classifyAddress(socket.remoteAddress);
+      const remote = socket.remoteAddress === undefined ? undefined : classify(socket.remoteAddress);
       if (remote?.public) return callback(null, socket);
       socket.destroy();
       callback(refusedAddress(`${options.hostname} (${socket.remoteAddress ?? 'no address'})`, remote?.range ?? 'unknown'), null);
@@ -89,19 +97,32 @@ export function refusalOf(err: unknown): OutboundRefusedError | undefined {
  * The guarded client: http(s) only, no credentials in URLs, and (unless `allowPrivate`) no
  * connection to a loopback, private, link-local, CGNAT, multicast, unspecified, reserved or
  * cloud-metadata address, checked on every connection, so on every redirect too.
- * `lookup` replaces the system resolver (tests).
+ * `lookup` replaces the system resolver and `classify` the address check of names and sockets (tests;
+ * the URL checks, redirects' included, always use classifyAddress).
  */
-export function createGuardedClient(policy: OutboundPolicy & { readonly lookup?: LookupFunction; readonly connectTimeoutMs?: number }): GuardedClient {
+export function createGuardedClient(policy: OutboundPolicy & { readonly lookup?: LookupFunction; readonly connectTimeoutMs?: number; readonly classify?: Classifier }): GuardedClient {
   const timeout = policy.connectTimeoutMs ?? 10_000;
   const connect = policy.allowPrivate
     ? buildConnector({ timeout, ...(policy.lookup ? { lookup: policy.lookup } : {}) })
-    : checkConnectedAddress(buildConnector({ timeout, lookup: publicOnlyLookup(policy.lookup) }));
+    : checkConnectedAddress(buildConnector({ timeout, lookup: publicOnlyLookup(policy.lookup, policy.classify) }), policy.classify);
   const agent = new Agent({ connect, connections: 16 });
 
-  const once = async (url: URL, init: OutboundRequest, method: string, body: string | Buffer | undefined, signal: AbortSignal): Promise<OutboundResponse> => {
+  const once = async (url: URL, init: OutboundRequest, method: string, body: string | Buffer | undefined, signal: AbortSignal, followed: boolean): Promise<OutboundResponse> => {
     const res = await request(url, { dispatcher: agent, method, headers: { ...init.headers }, body, signal }).catch((err: unknown) => {
       throw refusalOf(err) ?? err;
     });
+    const location = res.headers.location;
+    if (followed && REDIRECTS.has(res.statusCode) && typeof location === 'string') {
+      await res.body.dump();
+      return { status: res.statusCode, headers: res.headers, body: Buffer.alloc(0), truncated: false, url: url.href };
+    }
+    try {
+      init.onResponse?.(res.statusCode, res.headers);
+    } catch (err) {
+      // Not read on: the connection is closed rather than drained (a huge or endless body).
+      res.body.on('error', () => undefined).destroy();
+      throw err;
+    }
     const kept: Buffer[] = [];
     let size = 0;
     let truncated = false;
@@ -124,7 +145,7 @@ export function createGuardedClient(policy: OutboundPolicy & { readonly lookup?:
       let method: string = init.method;
       let body = init.body;
       for (let hop = 0; ; hop++) {
-        const res = await once(url, init, method, body, signal);
+        const res = await once(url, init, method, body, signal, Boolean(init.maxRedirects));
         const location = res.headers.location;
         if (!REDIRECTS.has(res.status) || typeof location !== 'string' || !init.maxRedirects) return res;
         if (hop >= init.maxRedirects) throw new OutboundRefusedError('TOO_MANY_REDIRECTS', `Expected at most ${init.maxRedirects} redirects but ${text} made more`);

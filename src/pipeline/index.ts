@@ -7,3 +7,4 @@ export { plannedOutputSize, type Size } from './output-size';
 export { detectImageType, HEADER_BYTES, IMAGE_TYPES, mimeTypeOf, type ImageType } from './detect-type';
 export { decodeBudgetBytes, decodeShapeOf, describeShape, maxPixelsToDecode, type DecodeShape } from './decode-budget';
 export { InvalidImageError, type InvalidImageCode } from './errors';
+export { declaredSizeOf, pixelLimitProblem } from './declared-size';

@@ -5,7 +5,13 @@ import { BATCH_FINISHED_EVENT, EVENTS_MAX_LEN, imageEventsKey } from './events';
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
 import { webhookOutboxKey, type BatchCallback } from './webhook-jobs';
 
-export const BatchFile = z.object({ jobId: z.string().min(1), originalName: z.string() });
+export const BatchFile = z.object({
+  jobId: z.string().min(1),
+  originalName: z.string(),
+  /** A file from a CSV of URLs: the line its row starts on, and the row's other columns as [column, value] pairs in order. */
+  line: z.number().int().positive().optional(),
+  row: z.array(z.tuple([z.string(), z.string()])).optional(),
+});
 export type BatchFile = z.infer<typeof BatchFile>;
 
 const attemptsMade = z.number().int().nonnegative();

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { ImageType, PipelineSpec } from '../pipeline';
 import type { BatchFile, BatchStore } from './batch-store';
 import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
-import { IMAGE_JOB, jobOptions, type ImageQueue, type JobPlacement, type JobPolicy } from './jobs';
+import { IMAGE_JOB, jobOptions, type ImageJobData, type ImageQueue, type JobPlacement, type JobPolicy } from './jobs';
 import type { BatchCallback } from './webhook-jobs';
 
 export interface UploadedImage {
@@ -38,28 +38,46 @@ export interface EnqueueDeps {
 // runs later (a hung Redis resuming after the upload was refused) writes nothing.
 const RECORD_WINDOW_MS = PRODUCER_COMMAND_TIMEOUT_MS - 500;
 
+/** One job of a batch: its id, its entry in the batch record, and its data but the batch's id and spec. */
+export interface BatchEntry {
+  readonly jobId: string;
+  readonly file: BatchFile;
+  readonly input: DistributiveOmit<ImageJobData, 'batchId' | 'spec'>;
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** Records a batch of uploads and adds one job per image (enqueueEntries). */
+export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec, placement: BatchPlacement = {}): Promise<EnqueuedBatch> {
+  // The job id is the stored name, so the orphan sweep (src/worker/orphan-uploads.ts) knows a file is still wanted from one EXISTS.
+  const entries = images.map((image): BatchEntry => ({
+    jobId: image.storedName,
+    file: { jobId: image.storedName, originalName: image.originalName },
+    input: { inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size },
+  }));
+  return enqueueEntries(deps, entries, spec, placement);
+}
+
 /**
- * Records a batch and adds one job per image, all or nothing: BullMQ's addBulk is a single
+ * Records a batch and adds one job per entry, all or nothing: BullMQ's addBulk is a single
  * MULTI, and if it fails the batch record written just before is removed again. The record
  * goes first and only counts if Redis writes it in time, so a refused upload whose write Redis
  * runs late leaves no record, and its jobs are never sent.
  */
-export async function enqueueBatch(deps: EnqueueDeps, images: readonly UploadedImage[], spec: PipelineSpec, placement: BatchPlacement = {}): Promise<EnqueuedBatch> {
+export async function enqueueEntries(deps: EnqueueDeps, entries: readonly BatchEntry[], spec: PipelineSpec, placement: BatchPlacement = {}): Promise<EnqueuedBatch> {
   assertReady(deps.redis);
   const batchId = randomUUID();
   const createdAt = new Date().toISOString();
-  // The job id is the stored name, so the orphan sweep (src/worker/orphan-uploads.ts) knows a file is still wanted from one EXISTS.
-  const entries = images.map((image) => ({ image, jobId: image.storedName }));
-  const files: BatchFile[] = entries.map(({ image, jobId }) => ({ jobId, originalName: image.originalName }));
+  const files: BatchFile[] = entries.map((entry) => entry.file);
   const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
   if (!(await deps.batches.create({ batchId, createdAt, processAt: placement.processAt, files, callback: placement.callback }, { notAfterMs }))) {
     throw new QueueUnavailableError('Redis answered too late to record the batch');
   }
   try {
     await deps.queue.addBulk(
-      entries.map(({ image, jobId }) => ({
+      entries.map(({ input, jobId }) => ({
         name: IMAGE_JOB,
-        data: { batchId, inputFile: image.storedName, originalName: image.originalName, type: image.type, size: image.size, spec },
+        data: { ...input, batchId, spec },
         opts: jobOptions(deps.policy, jobId, placement),
       })),
     );

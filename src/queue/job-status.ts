@@ -11,6 +11,9 @@ export interface FileStatus {
   result: ImageJobResult | null;
   failedReason: string | null;
   attemptsMade: number;
+  /** For a file from a CSV of URLs: its row's line and other columns. */
+  line?: number;
+  row?: [string, string][];
 }
 
 export interface JobStatus extends FileStatus {
@@ -90,12 +93,13 @@ export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, ba
   const batch = await batches.get(batchId);
   if (!batch) return undefined;
   const files = await Promise.all(
-    batch.files.map(async ({ jobId, originalName }): Promise<FileStatus> => {
+    batch.files.map(async ({ jobId, originalName, line, row }): Promise<FileStatus> => {
+      const input = { ...(line === undefined ? {} : { line }), ...(row === undefined ? {} : { row }) };
       const outcome = batch.outcomes.get(jobId);
-      if (outcome) return fileStatusOfOutcome(jobId, originalName, outcome);
+      if (outcome) return { ...fileStatusOfOutcome(jobId, originalName, outcome), ...input };
       const found = await readJob(queue, jobId);
-      if (found) return found.file;
-      return { jobId, originalName, state: 'unknown', progress: 0, result: null, failedReason: null, attemptsMade: 0 };
+      if (found) return { ...found.file, ...input };
+      return { jobId, originalName, state: 'unknown', progress: 0, result: null, failedReason: null, attemptsMade: 0, ...input };
     }),
   );
   const { processAt } = batch;

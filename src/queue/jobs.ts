@@ -8,9 +8,14 @@ export const DEAD_LETTER_QUEUE = 'images-dead-letter';
 export const IMAGE_JOB = 'process-image';
 export type ImageJobName = typeof IMAGE_JOB;
 
+/** The longest URL a job may fetch (and the longest `originalName` of a URL job, which is its URL). */
+export const MAX_URL_LENGTH = 2048;
+
 /** What the API puts on the queue for one uploaded file. No paths: each process resolves names against its own directories. */
-export const ImageJobData = z.object({
+export const UploadJobData = z.object({
   batchId: z.uuid(),
+  /** Absent in jobs queued before URL jobs existed: those are all uploads. */
+  source: z.literal('upload').optional(),
   /** Generated file name inside the upload directory. */
   inputFile: z.string().regex(/^[\w-]+$/),
   originalName: z.string().max(255),
@@ -18,6 +23,23 @@ export const ImageJobData = z.object({
   size: z.number().int().nonnegative(),
   spec: PipelineSpecSchema,
 });
+
+/**
+ * A file to download, then process (POST /process-urls). It has no input file: the worker
+ * fetches the body into memory and transforms it from there, so the upload store, its retention
+ * and the orphan sweep never see it. Type and size are known only once it is fetched.
+ */
+export const UrlJobData = z.object({
+  batchId: z.uuid(),
+  source: z.literal('url'),
+  url: z.string().max(MAX_URL_LENGTH),
+  originalName: z.string().max(MAX_URL_LENGTH),
+  inputFile: z.undefined().optional(),
+  spec: PipelineSpecSchema,
+});
+
+/** One job's input: a stored upload, or a URL. */
+export const ImageJobData = z.union([UploadJobData, UrlJobData]);
 export type ImageJobData = z.infer<typeof ImageJobData>;
 
 const OutputFields = {

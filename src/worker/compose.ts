@@ -2,13 +2,16 @@ import type { Logger } from 'pino';
 import sharp from 'sharp';
 import type { Config } from '../config';
 import { openPorts } from '../core/ports';
+import { createGuardedClient } from '../net';
 import { startWebhooks } from '../notify/start-webhooks';
 import type { ShutdownStep } from '../shutdown';
+import { packageVersion } from '../version';
 import { closeWorker, countRunning } from './close-worker';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
 import { startOrphanUploadSweep } from './orphan-uploads';
 import { createProcessor } from './processor';
+import { createKeyedSemaphore, createSemaphore } from './semaphore';
 import { superviseWorker, type SupervisedWorker } from './watchdog';
 import { createImageWorker } from './worker';
 
@@ -28,10 +31,30 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const ports = openPorts(config, logger, 'worker');
   const { redis, batches, deadLetters, files, queue: images, webhooks } = ports;
   const { prefix } = config.redis;
-  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels }));
+  // URL jobs download before they transform: the worker takes FETCH_CONCURRENCY jobs more than
+  // it has Sharp slots, and the transforms semaphore keeps Sharp to WORKER_CONCURRENCY, so a
+  // download waiting on the network never holds a Sharp slot. An upload waits for a slot only
+  // when every one is busy, as it would have waited in the queue.
+  const fetchClient = createGuardedClient({ allowPrivate: config.outbound.allowPrivate, connectTimeoutMs: config.fetch.connectTimeoutMs });
+  const fetch = {
+    client: fetchClient,
+    limits: {
+      maxBytes: config.uploads.maxFileSizeBytes,
+      maxInputPixels: config.uploads.maxInputPixels,
+      timeoutMs: config.fetch.timeoutMs,
+      maxRedirects: config.fetch.maxRedirects,
+      allowSvg: config.uploads.allowSvg,
+      userAgent: `imgflow/${packageVersion()}`,
+    },
+    slots: createSemaphore(config.fetch.concurrency),
+    perHost: createKeyedSemaphore(config.fetch.perHost),
+  };
+  const transforms = createSemaphore(config.worker.concurrency);
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch }));
   const processor = processing.fn;
+  const options = { ...config.worker, concurrency: config.worker.concurrency + config.fetch.concurrency };
   const createWorker = () =>
-    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options: config.worker });
+    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options });
   // Every job has a priority (queue/jobs.ts), so jobs ready to run wait in 'prioritized', not 'wait'.
   const readyAndActive = async () => {
     const { wait = 0, prioritized = 0, active = 0 } = await images.getJobCounts('wait', 'prioritized', 'active');
@@ -59,6 +82,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
       ['orphan upload sweep', orphans.stop],
       ['dead-letter reconciler', reconciler.stop],
       ...webhookSteps,
+      ['url downloads', () => fetchClient.close()],
       ...ports.closeSteps,
     ],
   };

@@ -34,11 +34,16 @@ export async function processStoredImage(
     throw err;
   }
   await onProgress?.(10);
-  const outputs = await transformImage(input, job.spec);
+  return processImageBytes(files.outputs, { jobId: job.jobId, spec: job.spec }, input);
+}
+
+/** Makes every variant of an image already in memory and writes each under the job's name and the variant's. */
+export async function processImageBytes(outputs: FileStore, job: { readonly jobId: string; readonly spec: PipelineSpec }, input: Buffer): Promise<StoredImageResult> {
+  const results = await transformImage(input, job.spec);
   const variants = await Promise.all(
-    outputs.map(async ({ name, data, info }) => {
+    results.map(async ({ name, data, info }) => {
       const outputPath = outputNameOf(job.jobId, info.format, name);
-      await files.outputs.write(outputPath, data);
+      await outputs.write(outputPath, data);
       return { name, outputPath, ...info };
     }),
   );

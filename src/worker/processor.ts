@@ -4,7 +4,9 @@ import { InvalidImageError } from '../pipeline';
 import type { BatchStore } from '../queue/batch-store';
 import { ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
 import { isErrno } from '../errno';
-import { processStoredImage, type ImageFiles } from './process-stored-image';
+import { FetchFailedError, fetchImage, type FetchDeps } from './fetch-source';
+import { processImageBytes, processStoredImage, type ImageFiles } from './process-stored-image';
+import type { Semaphore } from './semaphore';
 
 export interface ProcessorDeps {
   readonly files: ImageFiles;
@@ -17,7 +19,17 @@ export interface ProcessorDeps {
   readonly maxInputPixels: number;
   /** The worker's own per-output limit, the same way (MAX_OUTPUT_PIXELS). */
   readonly maxOutputPixels?: number;
+  /**
+   * Bounds the Sharp work of this process to WORKER_CONCURRENCY while the worker takes more jobs
+   * than that (FETCH_CONCURRENCY more), so a URL job downloads without holding one; without it
+   * (tests of uploads alone) BullMQ's concurrency is the only bound, as before.
+   */
+  readonly transforms?: Semaphore;
+  /** How URL jobs are downloaded; without it a URL job fails (a worker built for uploads only). */
+  readonly fetch?: FetchDeps;
 }
+
+const unbounded: Semaphore = { run: (fn) => fn() };
 
 const lowest = (a: number | undefined, b: number | undefined) => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
@@ -39,14 +51,23 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
 
     let result: ImageJobResult;
     try {
-      result = await processStoredImage(
-        deps.files,
-        { jobId, inputFile: data.inputFile, spec: { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels), maxOutputPixels: lowest(data.spec.maxOutputPixels, deps.maxOutputPixels) } },
-        // Not awaited: the progress write travels to Redis while Sharp works.
-        (percent) => void job.updateProgress(percent).catch(() => undefined),
-      );
+      const spec = { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels), maxOutputPixels: lowest(data.spec.maxOutputPixels, deps.maxOutputPixels) };
+      // Not awaited: the progress write travels to Redis while Sharp works.
+      const progress = (percent: number) => void job.updateProgress(percent).catch(() => undefined);
+      const transforms = deps.transforms ?? unbounded;
+      if (data.source === 'url') {
+        if (!deps.fetch) throw new UnrecoverableError('URL_REFUSED: this worker does not download URLs');
+        const { data: input } = await fetchImage(deps.fetch, data.url);
+        progress(10);
+        result = await transforms.run(() => processImageBytes(deps.files.outputs, { jobId, spec }, input));
+      } else {
+        const { inputFile } = data;
+        result = await transforms.run(() => processStoredImage(deps.files, { jobId, inputFile, spec }, progress));
+      }
     } catch (err) {
+      if (err instanceof UnrecoverableError) throw err;
       if (err instanceof InvalidImageError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
+      if (err instanceof FetchFailedError) throw err.permanent ? new UnrecoverableError(`${err.code}: ${err.message}`) : new Error(`${err.code}: ${err.message}`, { cause: err });
       // Retried with backoff. The reason is shown to clients: an errno code, never a server
       // path; the original travels as the cause, which the worker logs.
       const code = isErrno(err) ? err.code : undefined;

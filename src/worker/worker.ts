@@ -51,7 +51,10 @@ export function createImageWorker(deps: WorkerDeps): ImageWorker {
   });
 
   worker.on('completed', (job) => {
-    deps.uploads.remove(job.data.inputFile).catch((err: unknown) =>
+    // A URL job has no input file: its body was only ever in memory.
+    const { inputFile } = job.data;
+    if (inputFile === undefined) return;
+    deps.uploads.remove(inputFile).catch((err: unknown) =>
       logger.warn({ err, jobId: job.id }, 'could not delete processed upload'),
     );
   });

@@ -13,7 +13,9 @@ import { JobParams, JobStatus, parseParams, parseQuery, ResultQuery } from '../s
  * the variant's unless it is the default, and the output's extension: an ASCII fallback with anything outside a safe set replaced, and the UTF-8 name (RFC 6266).
  */
 export function contentDisposition(originalName: string, format: OutputFormat, variant: string): string {
-  const stem = originalName.replace(/\.[^.]*$/, '') || 'image';
+  // A URL job's name is its URL: its last path segment names the download.
+  const base = /^https?:\/\//i.test(originalName) ? (originalName.split(/[?#]/)[0]?.split('/').pop() ?? '') : originalName;
+  const stem = base.replace(/\.[^.]*$/, '') || 'image';
   const name = `${stem}${variant === DEFAULT_VARIANT ? '' : `-${variant}`}.${FILE_EXTENSIONS[format]}`;
   const ascii = name.replace(/[^\w.\- ]/g, '_');
   return `inline; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`;
