@@ -22,6 +22,15 @@ const config: Config = {
       globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
     },
     {
+      // The web page in Debian's chromium (playwright-core) against a real API and worker.
+      displayName: 'browser',
+      testEnvironment: 'node',
+      transform,
+      testMatch: ['<rootDir>/test/browser/**/*.test.ts'],
+      globalSetup: '<rootDir>/test/helpers/global-setup.ts',
+      globalTeardown: '<rootDir>/test/helpers/global-teardown.ts',
+    },
+    {
       // Real processes killed, restarted and starved: slower, so they can be run on their own.
       displayName: 'faults',
       testEnvironment: 'node',

@@ -11,10 +11,12 @@ import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
+import { limitsRouter } from './routes/limits';
 import { presetsRouter } from './routes/presets';
 import { uploadsRouter } from './routes/uploads';
 import { urlsRouter } from './routes/urls';
 import { webhooksRouter } from './routes/webhooks';
+import { webRouter } from '../web/router';
 
 const REQUEST_ID = /^[\w.-]{1,64}$/;
 
@@ -55,6 +57,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(batchesRouter(deps, registry));
   app.use(jobsRouter(deps, registry));
   app.use(presetsRouter(deps, registry));
+  app.use(limitsRouter(deps, registry));
   app.use(deadLettersRouter(deps, registry));
   app.use(webhooksRouter(deps, registry));
 
@@ -63,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
     res.json(document);
   });
   app.use('/docs', swaggerUi.serve, swaggerUi.setup(document, { customSiteTitle: 'imgflow API' }));
+  // The upload page: a client of the routes above, never a shortcut into them.
+  app.use(webRouter());
 
   app.use(notFound);
   app.use(createErrorHandler(deps.uploads));

@@ -246,3 +246,13 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
   const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
   throw new HttpError('INVALID_REQUEST', `Invalid query string: ${issues}`);
 }
+
+export const UploadLimitsBody = z
+  .object({
+    maxFiles: z.number().int().positive().meta({ description: 'Files per upload request (MAX_FILES)' }),
+    maxFileSizeBytes: z.number().int().positive().meta({ description: 'Bytes per file (MAX_FILE_SIZE_MB)' }),
+    maxInputPixels: z.number().int().positive().meta({ description: 'Pixels per input image (width × height); larger ones are refused with TOO_MANY_PIXELS' }),
+    acceptedTypes: z.array(z.string()).meta({ description: 'The media types an upload may hold, judged by content', example: ['image/jpeg', 'image/png'] }),
+  })
+  .meta({ id: 'UploadLimits', description: 'What POST /process-images accepts, so clients can check files before sending them; the server still decides' });
+export type UploadLimitsBody = z.infer<typeof UploadLimitsBody>;

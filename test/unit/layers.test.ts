@@ -17,7 +17,9 @@ const ALLOWED: Record<string, readonly string[]> = {
   net: [],
   notify: ['net', 'queue', ...SHARED],
   core: ['notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
-  api: ['core', 'queue', 'storage', 'pipeline', ...SHARED],
+  api: ['web', 'core', 'queue', 'storage', 'pipeline', ...SHARED],
+  // The upload page: a static-file router and a browser script that uses only the HTTP API.
+  web: [],
   worker: ['core', 'notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
   launch: SHARED,
   // PRESETS_FILE is checked at start-up with the schema that checks a request's options.
