@@ -7,7 +7,11 @@ export interface RetentionRule {
   readonly maxAgeSeconds: number;
 }
 
-/** Deletes files older than each rule's age. Returns how many were removed. */
+// A write's temporary file (the local store writes `name.<uuid>.tmp`, then renames it) that is
+// still there after this long belongs to a process that died mid-write: no write takes minutes.
+const STALE_TEMP_MS = 10 * 60_000;
+
+/** Deletes files older than each rule's age, and temporary files left by a crash. Returns how many were removed. */
 export async function sweepOldFiles(rules: readonly RetentionRule[], now = Date.now()): Promise<number> {
   let removed = 0;
   for (const { dir, maxAgeSeconds } of rules) {
@@ -16,7 +20,7 @@ export async function sweepOldFiles(rules: readonly RetentionRule[], now = Date.
       if (name.startsWith('.')) continue; // .gitkeep and friends
       const file = path.join(dir, name);
       const info = await stat(file).catch(() => undefined);
-      if (info?.isFile() && info.mtimeMs < cutoff) {
+      if (info?.isFile() && info.mtimeMs < (name.endsWith('.tmp') ? Math.max(cutoff, now - STALE_TEMP_MS) : cutoff)) {
         await rm(file, { force: true });
         removed++;
       }

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { sweepOldFiles } from '../../src/worker/file-retention';
 import sharp from 'sharp';
 import { filesIn } from '../helpers/http';
 import { startWorkerProcess, type ServiceProcess } from '../helpers/processes';
@@ -70,9 +71,14 @@ describe('worker SIGKILLed mid-batch, several times in a row', () => {
 
     expect(batch.status).toBe('completed');
     expect(batch.progress).toEqual({ total: FILES, completed: FILES, failed: 0, active: 0, waiting: 0, delayed: 0 });
-    // One output per job, named by job id: a re-run overwrites instead of duplicating.
-    const outputs = filesIn(stack.world.processedDir).sort();
+    // One output per job, named by job id: a re-run overwrites instead of duplicating. A worker
+    // killed mid-write leaves its temporary file, which never looks finished and is swept later.
+    const [temps, outputs] = partition(filesIn(stack.world.processedDir).sort(), (f) => f.endsWith('.tmp'));
     expect(outputs).toEqual(batch.files.map((f: { jobId: string }) => `${f.jobId}.jpg`).sort());
+    const later = Date.now() + 11 * 60_000;
+    await sweepOldFiles([{ dir: stack.world.processedDir, maxAgeSeconds: 24 * 3600 }], later);
+    expect(filesIn(stack.world.processedDir).sort()).toEqual(outputs);
+    expect(temps.every((t) => outputs.some((o) => t.startsWith(`${o}.`)))).toBe(true);
     // The batch counters were kept exactly once per file, however often a job ran.
     const redis = new Redis(stack.world.config.redis.url);
     const counters = await redis.hmget(`${stack.world.prefix}:images:batch:${accepted.batchId}`, 'completed', 'failed');
@@ -84,3 +90,7 @@ describe('worker SIGKILLed mid-batch, several times in a row', () => {
     process.stdout.write(`stalled-job recovery after restart (ms): ${recoveries.join(', ')}\n`);
   });
 });
+
+function partition<T>(items: readonly T[], test: (item: T) => boolean): [T[], T[]] {
+  return [items.filter(test), items.filter((item) => !test(item))];
+}

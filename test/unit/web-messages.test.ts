@@ -1,4 +1,5 @@
 import { IMAGE_TYPES, mimeTypeOf } from '../../src/pipeline';
+import { URL_FAILURES } from '../../src/queue/url-failures';
 import type { InvalidImageCode } from '../../src/pipeline/errors';
 import { problems } from '../../src/api/errors';
 import { checkFile } from '../../src/web/client/check-files';
@@ -9,7 +10,7 @@ const INVALID_IMAGE_CODES: Record<InvalidImageCode, true> = {
   UNSUPPORTED_TYPE: true, CORRUPT_IMAGE: true, TOO_MANY_PIXELS: true, TOO_MANY_FRAMES: true, OUTPUT_TOO_LARGE: true, INPUT_MISSING: true,
 };
 // Plus what the processor itself prefixes (src/worker/processor.ts).
-const WORKER_CODES = [...Object.keys(INVALID_IMAGE_CODES), 'INVALID_JOB_DATA', 'OUTPUT_WRITE_FAILED', 'PROCESSING_FAILED'];
+const WORKER_CODES = [...Object.keys(INVALID_IMAGE_CODES), ...Object.keys(URL_FAILURES), 'INVALID_JOB_DATA', 'OUTPUT_WRITE_FAILED', 'PROCESSING_FAILED'];
 
 describe('the page\'s sentences for errors', () => {
   it.each(Object.keys(problems))('has a sentence for the API code %s', (code) => {

@@ -50,6 +50,12 @@ export const PROBLEM_SENTENCES: Readonly<Record<string, Sentence>> = {
   INVALID_SCHEDULE: 'The chosen time to process these images is not allowed.',
   INVALID_PRIORITY: 'The chosen priority is not allowed.',
   INVALID_IDEMPOTENCY_KEY: 'The server could not understand this request. Reload the page and try again.',
+  INVALID_URLS: 'Some of the image addresses cannot be fetched: they are not web addresses the server may visit.',
+  NO_URLS: 'No image addresses were given.',
+  TOO_MANY_URLS: 'Too many image addresses at once. Send fewer.',
+  EMPTY_CSV: 'The list of image addresses is empty.',
+  NO_URL_COLUMN: 'The list has no column of image addresses.',
+  MALFORMED_CSV: 'The list of image addresses could not be read. Save it as a UTF-8 CSV file and try again.',
   UNAUTHORIZED: 'Only the operators of this server may do that.',
   BATCH_NOT_FOUND: 'This batch does not exist, or it is so old that the server has forgotten it.',
   JOB_NOT_FOUND: 'This image does not exist, or it is so old that the server has forgotten it.',
@@ -86,6 +92,15 @@ export const FAILURE_SENTENCES: Readonly<Record<string, string>> = {
   INVALID_JOB_DATA: 'The server could not read its own instructions for this image. Upload it again.',
   OUTPUT_WRITE_FAILED: 'The server could not save the result (its disk may be full). Try again later.',
   PROCESSING_FAILED: 'Something went wrong while processing this image, several times. Try again later.',
+  URL_REFUSED: 'The server is not allowed to fetch an image from this address.',
+  URL_HTTP_4XX: 'The address did not give an image: the website said it is missing or not allowed.',
+  URL_TOO_LARGE: 'The image at this address is too large.',
+  URL_NOT_IMAGE: `The address does not give an image we can read: ${READABLE_TYPES}.`,
+  URL_TOO_MANY_REDIRECTS: 'The address sends the server on to other addresses too many times.',
+  URL_TIMEOUT: 'The website at this address took too long to answer, several times. Try again later.',
+  URL_UNREACHABLE: 'The website at this address could not be reached. Check the address.',
+  URL_HTTP_5XX: 'The website at this address had an error, several times. Try again later.',
+  URL_CONNECTION_RESET: 'The website at this address broke off the download, several times. Try again later.',
 };
 
 const UNKNOWN_FAILURE = 'This image could not be processed.';
