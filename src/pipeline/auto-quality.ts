@@ -1,5 +1,6 @@
 import sharp from 'sharp';
-import { hasAlpha, perceptualScore, type RawImage } from './perceptual-score';
+import { hasAlpha, perceptualScore, type RawImage, type Region } from './perceptual-score';
+import { searchSample } from './search-sample';
 
 /**
  * `quality: "auto"`: the lowest quality whose decoded output stays within a perceptual target of
@@ -23,8 +24,8 @@ import { hasAlpha, perceptualScore, type RawImage } from './perceptual-score';
  * **Tiny images.** The window shrinks to the shorter side (down to 1 px, where SSIM is the
  * luminance term alone), so a 4×4 image still gets a score.
  *
- * **Search.** At most {@link AUTO_QUALITY_MAX_ENCODES} encodes, all from one raw render of the
- * reference (the source is decoded and resized once). It starts at a typical answer per format
+ * **Search.** At most {@link AUTO_QUALITY_MAX_ENCODES} search encodes, all from one raw render of
+ * the reference (the source is decoded and resized once). It starts at a typical answer per format
  * ({@link AUTO_QUALITY_BOUNDS}), then narrows the bracket between the highest failing and the
  * lowest passing quality by the secant through the two nearest scores (a prior slope while only
  * one point is known; the last try leans a step high), and stops once no integer quality is
@@ -32,6 +33,21 @@ import { hasAlpha, perceptualScore, type RawImage } from './perceptual-score';
  * on re-encoded JPEGs. Result: the lowest passing candidate, or the highest tried when none
  * passes (usually the bracket's top).
  * The floor of each bracket guards against SSIM's blind spots (banding, blocking on flat areas).
+ *
+ * **Sample.** Above 16 tiles of 64 px (search-sample.ts) the candidates are not the output but a
+ * mosaic of a sixteenth of its 64 px tiles, at full resolution and cut on the codecs' block grid,
+ * and the quality found is then encoded once at full size: **at most 4 + 1 encodes**, the extra one
+ * costing what the fixed-quality job's encode costs. This is what brings the search's extra CPU
+ * down to a fraction of one job (BENCHMARKS.md): it encodes, decodes and scores about 1/16 of
+ * the pixels four times. Tiles rather than a downscaled copy because codecs work on blocks at
+ * the output's scale: a JPEG tile is coded exactly as in the full output, so the reported `score`
+ * is the served output's score on the sampled windows (to 1e-6, tested); WebP's prediction and
+ * AVIF's filters see other neighbours in the mosaic (within 0.006), and AVIF candidates use
+ * effort {@link AVIF_SEARCH_EFFORT} (~15× cheaper than sharp's default 4, which then does a
+ * little better at the same quality). Against every window of the full-size output the sample's
+ * score is off by 0.003 rms on the fixtures' photos, up to ~0.01 on the least uniform ones, in
+ * both directions, so a served image can land that far below the target. Smaller outputs are
+ * searched whole, and the result is the scored encode itself.
  *
  * Candidates are encoded from raw pixels, so metadata set on `image` (`keepMetadata`,
  * `withIccProfile`) is not carried into the output.
@@ -124,7 +140,12 @@ async function toRaw(image: sharp.Sharp): Promise<RawImage> {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-function encoder(format: AutoQualityFormat, quality: number, options: { lossless?: boolean; effort?: number }): (image: sharp.Sharp) => sharp.Sharp {
+interface EncodeOptions {
+  readonly lossless?: boolean;
+  readonly effort?: number;
+}
+
+function encoder(format: AutoQualityFormat, quality: number, options: EncodeOptions): (image: sharp.Sharp) => sharp.Sharp {
   const effort = options.effort === undefined ? {} : { effort: options.effort };
   if (format === 'jpeg') return (image) => image.jpeg({ quality });
   if (format === 'webp') return (image) => image.webp({ quality, ...effort, ...(options.lossless ? { lossless: true } : {}) });
@@ -132,9 +153,24 @@ function encoder(format: AutoQualityFormat, quality: number, options: { lossless
 }
 
 /**
+ * libheif's effort for AVIF candidates of the mosaic: effort 4 (sharp's default) costs ~15× effort
+ * 1 and picks, on the fixtures, the same quality within a step (BENCHMARKS.md); the answer is
+ * then encoded once at the caller's effort.
+ */
+const AVIF_SEARCH_EFFORT = 1;
+
+/** Raw pixels as sharp input; raw input is taken as sRGB, so a grey image has to say so again, or JPEG gets three channels. */
+function fromRaw(image: RawImage): sharp.Sharp {
+  const input = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels as 1 | 2 | 3 | 4 } });
+  return image.channels <= 2 ? input.toColourspace('b-w') : input;
+}
+
+/**
  * Encodes `image` (the fully transformed pipeline, before its encoder is chosen) at the lowest
  * quality whose SSIM to the un-encoded output reaches `target`; see the file's JSDoc for the
- * metric and the search. `lossless` skips the search: one encode, reported as quality 100.
+ * metric and the search: at most {@link AUTO_QUALITY_MAX_ENCODES} search encodes, plus one
+ * full-size encode at the quality found when the search ran on the sample mosaic. `lossless`
+ * skips the search: one encode, reported as quality 100.
  */
 export async function encodeWithAutoQuality(
   image: sharp.Sharp,
@@ -143,14 +179,19 @@ export async function encodeWithAutoQuality(
 ): Promise<AutoQualityResult> {
   if (!(options.target > 0 && options.target <= 1)) throw new RangeError(`Expected a target in (0, 1] but received ${options.target}`);
   let reference = await toRaw(image.clone());
-  const raw = () => ({ raw: { width: reference.width, height: reference.height, channels: reference.channels as 1 | 2 | 3 | 4 } });
-  if (format === 'jpeg' && hasAlpha(reference.channels)) reference = await toRaw(sharp(reference.data, raw()).flatten({ background: '#ffffff' }));
-  // Raw input is taken as sRGB on output: a grey reference has to say so again, or JPEG gets three channels.
-  const source = () => (reference.channels <= 2 ? sharp(reference.data, raw()).toColourspace('b-w') : sharp(reference.data, raw()));
-  const evaluate = async (quality: number) => {
-    const { data, info } = await encoder(format, quality, options)(source()).toBuffer({ resolveWithObject: true });
-    return { data, info, quality, score: perceptualScore(reference, await toRaw(sharp(data))) };
+  if (format === 'jpeg' && hasAlpha(reference.channels)) reference = await toRaw(fromRaw(reference).flatten({ background: '#ffffff' }));
+  const evaluateOn = (scored: RawImage, regions: readonly Region[] | undefined, encode: EncodeOptions) => async (quality: number) => {
+    const { data, info } = await encoder(format, quality, encode)(fromRaw(scored)).toBuffer({ resolveWithObject: true });
+    const decoded = await toRaw(sharp(data));
+    return { data, info, quality, score: regions ? perceptualScore(scored, decoded, regions) : perceptualScore(scored, decoded) };
   };
-  if (options.lossless && format !== 'jpeg') return evaluate(100);
-  return searchQuality(evaluate, options.target, AUTO_QUALITY_BOUNDS[format]);
+  const whole = evaluateOn(reference, undefined, options);
+  if (options.lossless && format !== 'jpeg') return whole(100);
+  const bounds = AUTO_QUALITY_BOUNDS[format];
+  const sample = searchSample(reference);
+  if (!sample) return searchQuality(whole, options.target, bounds);
+  const searchEffort = format === 'avif' ? { effort: Math.min(options.effort ?? AVIF_SEARCH_EFFORT, AVIF_SEARCH_EFFORT) } : {};
+  const found = await searchQuality(evaluateOn(sample.mosaic, sample.regions, { ...options, ...searchEffort }), options.target, bounds);
+  const { data, info } = await encoder(format, found.quality, options)(fromRaw(reference)).toBuffer({ resolveWithObject: true });
+  return { data, info, quality: found.quality, score: found.score };
 }

@@ -2,6 +2,7 @@ import { hitchhikersSSIM } from '@blazediff/ssim/hitchhikers-ssim';
 import sharp from 'sharp';
 import { AUTO_QUALITY_BOUNDS, AUTO_QUALITY_MAX_ENCODES, AUTO_QUALITY_TARGET, encodeWithAutoQuality, searchQuality, type AutoQualityFormat } from '../../src/pipeline/auto-quality';
 import { perceptualScore, type RawImage } from '../../src/pipeline/perceptual-score';
+import { SAMPLE_TILE, searchSample } from '../../src/pipeline/search-sample';
 import { fixtures } from '../fixtures/images';
 
 const FORMATS: readonly AutoQualityFormat[] = ['jpeg', 'webp', 'avif'];
@@ -36,17 +37,28 @@ describe('encodeWithAutoQuality on photos', () => {
   it.each(FORMATS.flatMap((format) => [
     { format, name: 'Landscape_1', input: fixtures.jpegExif1 },
     { format, name: 'a large photo', input: fixtures.largePhotoJpeg },
-  ]))('finds a $format quality for $name within 4 encodes that meets the target and beats q80', async ({ format, input }) => {
+  ]))('finds a $format quality for $name within 4 sample encodes and 1 full one that meets the target and beats q80', async ({ format, input }) => {
     const image = resized(input);
     const { result, encodes } = await encodeCounting(image.clone(), format, { target: AUTO_QUALITY_TARGET });
     const q80 = await image.clone()[format]({ quality: 80 }).toBuffer();
+    const reference = await toRaw(image.clone());
+    const served = await toRaw(sharp(result.data));
+    const sample = searchSample(reference);
 
-    expect(encodes).toBeLessThanOrEqual(AUTO_QUALITY_MAX_ENCODES);
+    // 640 px is large enough to search on the mosaic: up to 4 encodes of it, then the output once.
+    expect(sample).toBeDefined();
+    expect(encodes).toBeLessThanOrEqual(AUTO_QUALITY_MAX_ENCODES + 1);
     expect(result.score).toBeGreaterThanOrEqual(AUTO_QUALITY_TARGET);
     expect(result.data.length).toBeLessThan(q80.length);
-    expect(result.info).toMatchObject({ format: format === 'avif' ? 'heif' : format, size: result.data.length });
-    // The bytes returned are the encode that was scored, not a fresh one.
-    expect(await scoreOf(image, result.data)).toBeCloseTo(result.score, 6);
+    expect(result.info).toMatchObject({ format: format === 'avif' ? 'heif' : format, width: reference.width, height: reference.height, size: result.data.length });
+    // The reported score is the served output's on the sampled windows: exactly for JPEG (its
+    // blocks are coded alone), within the mosaic's context effects for WebP and AVIF (AVIF also
+    // searched at a faster effort).
+    const onTiles = perceptualScore(reference, served, sample?.sourceRegions);
+    if (format === 'jpeg') expect(onTiles).toBeCloseTo(result.score, 6);
+    else expect(Math.abs(onTiles - result.score)).toBeLessThan(0.006);
+    // And the whole served image agrees with it within the sample's error (BENCHMARKS.md).
+    expect(Math.abs((await scoreOf(image, result.data)) - result.score)).toBeLessThan(0.012);
     // And the search did not stop early on a needlessly high quality.
     const lower = await image.clone()[format]({ quality: result.quality - 10 }).toBuffer();
     expect(await scoreOf(image, lower)).toBeLessThan(AUTO_QUALITY_TARGET);
@@ -73,7 +85,8 @@ describe('encodeWithAutoQuality on other inputs', () => {
     const { result, encodes } = await encodeCounting(grey, format, { target: AUTO_QUALITY_TARGET });
     const meta = await sharp(result.data).metadata();
 
-    expect(encodes).toBeLessThanOrEqual(AUTO_QUALITY_MAX_ENCODES);
+    // Searched on the grey mosaic (640 px is large enough), then encoded once at full size.
+    expect(encodes).toBeLessThanOrEqual(AUTO_QUALITY_MAX_ENCODES + 1);
     expect(result.score).toBeGreaterThanOrEqual(AUTO_QUALITY_TARGET);
     if (format === 'jpeg') expect(meta.channels).toBe(1);
     const stats = await sharp(result.data).stats();
@@ -140,6 +153,17 @@ describe('perceptualScore', () => {
     expect(perceptualScore(ref, blurred)).toBeLessThan(0.9);
   });
 
+  it('computes the SSIM of @blazediff/ssim (hitchhikersSSIM, mean-pooled) when it reads every window', async () => {
+    const image = sharp(fixtures.jpegExif1);
+    const ref = await toRaw(image.clone());
+    const candidate = await toRaw(sharp(await image.clone().webp({ quality: 40 }).toBuffer()));
+    const rgba = (raw: RawImage) => sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: 3 } }).ensureAlpha().raw().toBuffer();
+    const library = hitchhikersSSIM(await rgba(ref), await rgba(candidate), undefined, ref.width, ref.height, { covPooling: false });
+
+    expect(library).toBeLessThan(0.99);
+    expect(perceptualScore(ref, candidate, [{ x: 0, y: 0, width: ref.width, height: ref.height }])).toBeCloseTo(library, 6);
+  });
+
   it('samples a large image close to the full-image SSIM it stands for', async () => {
     const image = sharp(fixtures.largePhotoJpeg).resize({ width: 1280 });
     const ref = await toRaw(image.clone());
@@ -165,6 +189,36 @@ describe('perceptualScore', () => {
 
   it('refuses a candidate of another size', () => {
     expect(() => perceptualScore(image(pattern(1, () => 255), 1), image(pattern(1, () => 255), 1, 8))).toThrow(/Expected a candidate of 16x16/);
+  });
+});
+
+describe('searchSample', () => {
+  it('stacks whole, aligned tiles of the reference into the mosaic, with their windows inside', async () => {
+    const reference = await toRaw(sharp(fixtures.largePhotoJpeg).resize({ width: 1280 }));
+    const sample = searchSample(reference);
+    if (!sample) throw new Error('Expected a sample of a 1280 px photo');
+    const { mosaic, regions, sourceRegions } = sample;
+    const tiles = Math.floor(reference.width / SAMPLE_TILE) * Math.floor(reference.height / SAMPLE_TILE);
+
+    expect(regions).toHaveLength(sourceRegions.length);
+    expect(regions.length).toBe(Math.round(tiles / 16));
+    expect(mosaic.width * mosaic.height).toBeLessThan((reference.width * reference.height) / 10);
+    expect(new Set(sourceRegions.map((r) => `${r.x},${r.y}`)).size).toBe(sourceRegions.length);
+    regions.forEach((region, i) => {
+      const source = sourceRegions[i] as (typeof sourceRegions)[number];
+      // Tiles are cut on the block grid, and the windows keep clear of the tile's edges.
+      expect((source.x - (source.x % SAMPLE_TILE)) % 64).toBe(0);
+      expect(source.x % SAMPLE_TILE).toBeGreaterThanOrEqual(2);
+      expect((source.x % SAMPLE_TILE) + source.width).toBeLessThanOrEqual(SAMPLE_TILE - 2);
+      expect(source.y + source.height).toBeLessThanOrEqual(reference.height);
+      const pixel = (image: RawImage, x: number, y: number) => image.data.subarray((y * image.width + x) * 3, (y * image.width + x) * 3 + 3);
+      expect(pixel(mosaic, region.x + 7, region.y + 5)).toEqual(pixel(reference, source.x + 7, source.y + 5));
+    });
+  });
+
+  it('leaves an image smaller than two mosaics to be searched whole', () => {
+    expect(searchSample({ data: Buffer.alloc(320 * 240 * 3), width: 320, height: 240, channels: 3 })).toBeUndefined();
+    expect(searchSample({ data: Buffer.alloc(3000 * 40 * 3), width: 3000, height: 40, channels: 3 })).toBeUndefined();
   });
 });
 
