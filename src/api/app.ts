@@ -11,6 +11,7 @@ import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
+import { limitsRouter } from './routes/limits';
 import { presetsRouter } from './routes/presets';
 import { uploadsRouter } from './routes/uploads';
 import { webhooksRouter } from './routes/webhooks';
@@ -52,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(batchesRouter(deps, registry));
   app.use(jobsRouter(deps, registry));
   app.use(presetsRouter(deps, registry));
+  app.use(limitsRouter(deps, registry));
   app.use(deadLettersRouter(deps, registry));
   app.use(webhooksRouter(deps, registry));
 

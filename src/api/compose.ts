@@ -59,6 +59,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       webhooks: { enabled: config.webhooks.secret !== undefined, allowPrivateUrls: config.outbound.allowPrivate },
     }, fanOut),
     uploads: config.uploads,
+    maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,
     adminAccess: adminAccess(config.http.adminToken),
     inFlight: new InFlight(),

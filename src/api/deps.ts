@@ -11,6 +11,8 @@ export interface AppDeps {
   /** The use cases; routes are adapters over it. */
   readonly imgflow: Imgflow;
   readonly uploads: UploadLimits;
+  /** Presets per upload (MAX_VARIANTS), published at GET /limits. */
+  readonly maxVariants: number;
   readonly corsOrigin?: string | undefined;
   /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN). Required, so a forgotten one cannot open them. */
   readonly adminAccess: AdminAccess;
