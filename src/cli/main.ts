@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { deadLettersCommand } from './commands/dead-letters';
 import { statusCommand } from './commands/status';
 import { uploadCommand } from './commands/upload';
+import { urlsCommand } from './commands/urls';
 import { ApiProblemError, EXIT, ServerUnreachableError, UsageError } from './errors';
 
 /** imgflow's command line: a client of the public HTTP API and nothing else (README, "CLI"). */
@@ -9,7 +11,9 @@ function buildProgram(): Command {
   const program = new Command('imgflow')
     .description('Upload images to an imgflow server, follow them and download the results')
     .addCommand(uploadCommand())
-    .addCommand(statusCommand());
+    .addCommand(urlsCommand())
+    .addCommand(statusCommand())
+    .addCommand(deadLettersCommand());
   // Commander exits 1 on a bad flag; exit codes here have one meaning each, so errors come back to main.
   const configure = (command: Command) => {
     command.exitOverride().showHelpAfterError('(add --help for usage)');

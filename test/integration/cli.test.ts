@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -6,7 +7,7 @@ import sharp from 'sharp';
 import { fixtures } from '../fixtures/images';
 import { startApiProcess, startWorkerProcess, type ApiProcess, type ServiceProcess } from '../helpers/processes';
 import { freePort, removeDir } from '../helpers/redis';
-import { createTestWorld, type TestWorld } from '../helpers/stack';
+import { createTestWorld, TEST_ADMIN_TOKEN, type TestWorld } from '../helpers/stack';
 
 // A real API and worker started from source, and the CLI as a child process per test: seconds each.
 jest.setTimeout(120_000);
@@ -21,12 +22,12 @@ interface CliRun {
 }
 
 /** Runs the CLI from source; with `pty`, under `script` so stdout is a terminal (stdout and stderr then arrive together). */
-function runCli(args: readonly string[], options: { pty?: boolean } = {}): Promise<CliRun> {
+function runCli(args: readonly string[], options: { pty?: boolean; env?: Record<string, string> } = {}): Promise<CliRun> {
   const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const [command, argv] = options.pty
     ? ['script', ['-qec', [process.execPath, ...CLI, ...args].map(quote).join(' '), '/dev/null']]
     : [process.execPath, [...CLI, ...args]];
-  const child = spawn(command, argv, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, argv, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', TERM: 'xterm', ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -60,7 +61,7 @@ describe('the imgflow CLI against a running service', () => {
 
   beforeAll(async () => {
     // MAX_FILES=2 so that splitting into requests shows with a handful of files.
-    world = createTestWorld({ MAX_FILES: '2' });
+    world = createTestWorld({ MAX_FILES: '2', ADMIN_TOKEN: TEST_ADMIN_TOKEN });
     [api, worker] = await Promise.all([startApiProcess(world), startWorkerProcess(world)]);
     tmp = mkdtempSync(path.join(tmpdir(), 'imgflow-cli-'));
   });
@@ -166,5 +167,86 @@ describe('the imgflow CLI against a running service', () => {
     expect(piped.stdout).not.toMatch(BAR_CHARS);
     expect(piped.stdout).not.toMatch(/ETA|\r/);
     expect(piped.stdout).toMatch(/^done .*a\.jpg$/m);
+  });
+
+  it('status --wait follows a batch named by id, with the server from IMGFLOW_URL; a failed file makes it exit 1', async () => {
+    const upload = await runCli(['upload', folder('status', { 'ok.jpg': fixtures.smallPhotoJpeg, 'bad.jpg': fixtures.truncatedJpeg }), '--json', '--quiet'], { env: { IMGFLOW_URL: api.baseUrl } });
+    expect(upload.code).toBe(0);
+    const [batch] = (JSON.parse(upload.stdout) as Summary).batches;
+
+    const run = await runCli(['status', batch?.batchId ?? '', '--wait', '--json'], { env: { IMGFLOW_URL: api.baseUrl } });
+    expect(run.code).toBe(1);
+    const final = JSON.parse(run.stdout) as { status: string; files: Array<{ originalName: string; state: string }> };
+    expect(final.status).toBe('completed-with-errors');
+    expect(final.files.map((f) => [f.originalName, f.state]).sort()).toEqual([['bad.jpg', 'failed'], ['ok.jpg', 'completed']]);
+  });
+
+  it('lists dead letters and retries one with the admin token, and exits 3 without it', async () => {
+    const failed = await runCli(['upload', folder('dlq', { 'dead.jpg': fixtures.truncatedJpeg }), '--server', api.baseUrl, '--wait', '--json']);
+    const jobId = (JSON.parse(failed.stdout) as { files: Array<{ jobId: string }> }).files[0]?.jobId;
+
+    const refused = await runCli(['dead-letters', '--server', api.baseUrl]);
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/UNAUTHORIZED/);
+
+    const list = await runCli(['dead-letters', '--server', api.baseUrl, '--json'], { env: { IMGFLOW_ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+    expect(list.code).toBe(0);
+    const letters = JSON.parse(list.stdout) as { items: Array<{ id: string; originalName: string; failedReason: string }> };
+    expect(letters.items).toContainEqual(expect.objectContaining({ id: jobId, originalName: 'dead.jpg', failedReason: expect.stringMatching(/^CORRUPT_IMAGE/) }));
+
+    const retry = await runCli(['dead-letters', '--admin-token', TEST_ADMIN_TOKEN, 'retry', jobId ?? '', '--server', api.baseUrl, '--json']);
+    expect(retry.code).toBe(0);
+    expect(JSON.parse(retry.stdout)).toMatchObject({ jobId });
+  });
+
+  describe('urls, against a stand-in server (POST /process-urls is another branch\'s work)', () => {
+    let stub: Server;
+    let stubUrl: string;
+    const received: Array<{ type: string; body: string }> = [];
+    let answer: { status: number; body: unknown } = { status: 404, body: {} };
+    beforeAll(async () => {
+      stub = createServer((req: IncomingMessage, res) => {
+        let body = '';
+        req.on('data', (d: Buffer) => (body += d.toString()));
+        req.on('end', () => {
+          received.push({ type: req.headers['content-type'] ?? '', body });
+          res.writeHead(answer.status, { 'Content-Type': answer.status < 300 ? 'application/json' : 'application/problem+json' }).end(JSON.stringify(answer.body));
+        });
+      });
+      await new Promise<void>((resolve) => stub.listen(0, '127.0.0.1', resolve));
+      stubUrl = `http://127.0.0.1:${(stub.address() as { port: number }).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => stub.close(() => resolve())));
+    beforeEach(() => {
+      received.length = 0;
+    });
+
+    it('sends a JSON list of URLs and exits 3 with a clear message when the server has no such route', async () => {
+      answer = { status: 404, body: { type: 'urn:imgflow:problem:route-not-found', title: 'Not found', status: 404, detail: 'No route POST /process-urls', code: 'ROUTE_NOT_FOUND' } };
+      const run = await runCli(['urls', 'https://example.com/a.jpg', 'https://example.com/b.png', '--preset', 'web', '--server', stubUrl]);
+      expect(run.code).toBe(3);
+      expect(run.stderr).toMatch(/has no POST \/process-urls/);
+      expect(received).toHaveLength(1);
+      expect(received[0]?.type).toBe('application/json');
+      expect(JSON.parse(received[0]?.body ?? '')).toEqual({ urls: ['https://example.com/a.jpg', 'https://example.com/b.png'], preset: 'web' });
+    });
+
+    it('sends a CSV file as multipart field `file` and prints the accepted batch', async () => {
+      const batchId = '3b241101-e2bb-4255-8caf-4136c566a962';
+      answer = { status: 202, body: { batchId, statusUrl: `/batches/${batchId}`, totalFiles: 1, jobs: [{ jobId: batchId, originalName: 'a.jpg', statusUrl: `/jobs/${batchId}` }] } };
+      const csv = path.join(tmp, 'list.csv');
+      writeFileSync(csv, 'url\nhttps://example.com/a.jpg\n');
+      const run = await runCli(['urls', csv, '--server', stubUrl, '--json']);
+      expect(run.code).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ batchId, totalFiles: 1 });
+      expect(received[0]?.type).toMatch(/^multipart\/form-data; boundary=/);
+      expect(received[0]?.body).toMatch(/name="file"; filename="list\.csv"\r\nContent-Type: text\/csv\r\n\r\nurl\nhttps:\/\/example\.com\/a\.jpg\n\r\n/);
+    });
+
+    it('exits 2 on an argument that is neither a URL nor a file, before sending anything', async () => {
+      const run = await runCli(['urls', 'example.com/a.jpg', '--server', stubUrl]);
+      expect(run.code).toBe(2);
+      expect(received).toHaveLength(0);
+    });
   });
 });
