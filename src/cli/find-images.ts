@@ -34,7 +34,7 @@ export async function findImages(args: readonly string[]): Promise<{ images: Fou
     }
     const type = info.isFile() ? detectImageType(await readHeader(file)) : undefined;
     if (type === undefined) {
-      skipped.push({ path: file, reason: info.isFile() ? 'not an image (by content)' : 'not a regular file' });
+      skipped.push({ path: file, reason: info.isFile() ? 'not an image (checked by content)' : 'not a regular file' });
       return;
     }
     images.push({ path: file, relativePath: path.relative(root, file) || path.basename(file), size: info.size, mimeType: mimeTypeOf(type) });

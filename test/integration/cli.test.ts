@@ -81,7 +81,7 @@ describe('the imgflow CLI against a running service', () => {
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: expect.any(String) });
     const summary = JSON.parse(run.stdout) as Summary;
     expect(summary.counts).toEqual({ images: 3, completed: 3, failed: 0, queued: 0, skipped: 1 });
-    expect(summary.skipped).toEqual([{ path: path.join(photos, 'notes.jpg'), reason: 'not an image (by content)' }]);
+    expect(summary.skipped).toEqual([{ path: path.join(photos, 'notes.jpg'), reason: 'not an image (checked by content)' }]);
     const outputs = summary.files.flatMap((f) => f.outputs).map((p) => path.relative(out, p)).sort();
     expect(outputs).toEqual(['concert-thumbnail.webp', 'concert.jpg', 'sub/bug-thumbnail.webp', 'sub/bug.jpg', 'sub/deeper/leaf-thumbnail.webp', 'sub/deeper/leaf.jpg']);
     for (const output of outputs) {

@@ -119,7 +119,7 @@ function report(terminal: Terminal, flags: UploadFlags, run: { files: FileRecord
   const count = (state: FileRecord['state']) => run.files.filter((f) => f.state === state).length;
   const counts = { images: run.files.length, completed: count('completed'), failed: count('failed'), queued: count('queued'), skipped: run.skipped.length };
   for (const f of run.files) if (f.state === 'failed') terminal.warn(`failed: ${f.path}: ${f.failedReason ?? 'no reason given'}`);
-  for (const s of run.skipped) terminal.info(`skipped: ${s.path} (${s.reason})`);
+  for (const s of run.skipped) terminal.info(`skipped: ${s.path}: ${s.reason}`);
   terminal.info(`${counts.completed} done, ${counts.failed} failed, ${counts.queued} queued, ${counts.skipped} skipped; batches: ${run.accepted.join(', ') || 'none'}`);
   if (flags.json) {
     terminal.json({
