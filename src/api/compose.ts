@@ -61,6 +61,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     }, fanOut),
     uploads: config.uploads,
     urls: config.urls,
+    maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,
     adminAccess: adminAccess(config.http.adminToken),
     inFlight: new InFlight(),

@@ -13,6 +13,8 @@ export interface AppDeps {
   readonly uploads: UploadLimits;
   /** POST /process-urls: URLs per request (MAX_URLS) and the CSV file's size. */
   readonly urls: { readonly maxUrls: number; readonly maxCsvBytes: number };
+  /** Presets per upload (MAX_VARIANTS), published at GET /limits. */
+  readonly maxVariants: number;
   readonly corsOrigin?: string | undefined;
   /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN). Required, so a forgotten one cannot open them. */
   readonly adminAccess: AdminAccess;

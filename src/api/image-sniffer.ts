@@ -5,7 +5,7 @@ import { HttpError } from './errors';
 const DISPLAY_NAMES: Record<ImageType, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'GIF', webp: 'WebP', tiff: 'TIFF', avif: 'AVIF', svg: 'SVG' };
 
 /** The types an upload may have; SVG only when allowed, since it can reference external resources. */
-function acceptedTypes(allowSvg: boolean): readonly ImageType[] {
+export function acceptedTypes(allowSvg: boolean): readonly ImageType[] {
   return IMAGE_TYPES.filter((type) => type !== 'svg' || allowSvg);
 }
 

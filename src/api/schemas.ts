@@ -252,6 +252,7 @@ export const UploadLimitsBody = z
     maxFiles: z.number().int().positive().meta({ description: 'Files per upload request (MAX_FILES)' }),
     maxFileSizeBytes: z.number().int().positive().meta({ description: 'Bytes per file (MAX_FILE_SIZE_MB)' }),
     maxInputPixels: z.number().int().positive().meta({ description: 'Pixels per input image (width × height); larger ones are refused with TOO_MANY_PIXELS' }),
+    maxVariants: z.number().int().positive().meta({ description: 'Presets per upload in `variants` (MAX_VARIANTS)' }),
     acceptedTypes: z.array(z.string()).meta({ description: 'The media types an upload may hold, judged by content', example: ['image/jpeg', 'image/png'] }),
   })
   .meta({ id: 'UploadLimits', description: 'What POST /process-images accepts, so clients can check files before sending them; the server still decides' });

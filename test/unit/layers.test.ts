@@ -22,6 +22,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   web: [],
   worker: ['core', 'notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
   launch: SHARED,
+  // A client of the public HTTP API only; the pipeline's magic bytes tell it which files are images.
+  cli: ['pipeline', ...SHARED],
   // PRESETS_FILE is checked at start-up with the schema that checks a request's options.
   config: ['queue', 'pipeline', 'plumbing'],
   plumbing: SHARED,
