@@ -1,6 +1,6 @@
 // `npm run bench`: how close imgflow gets to the machine's limit. See bench/README.md.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { measureAutoQuality } from './auto-quality';
@@ -27,10 +27,15 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/** dist/ is current when it was built after the last change to src/; rebuilding a current dist would only disturb other users of it. */
+/**
+ * dist/ is current when it holds both processes and was built after the last change to src/;
+ * rebuilding a current dist would only disturb other users of it. (The page's own build, which
+ * its browser test runs, writes dist/web alone: a fresh dist/ need not hold the processes.)
+ */
 function distIsCurrent(): boolean {
   try {
-    return newestMtime(path.join(REPO, 'dist')) >= newestMtime(path.join(REPO, 'src'));
+    const built = ['api/main.js', 'worker/main.js'].every((entry) => existsSync(path.join(REPO, 'dist', entry)));
+    return built && newestMtime(path.join(REPO, 'dist')) >= newestMtime(path.join(REPO, 'src'));
   } catch {
     return false;
   }
