@@ -44,7 +44,9 @@ export function createApp(deps: AppDeps): Express {
     }),
   );
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"] } } }));
+  // upgrade-insecure-requests off: served over plain HTTP on a LAN address (docker compose), it
+  // made browsers ask for the page's script, styles and API calls over https, which is not there.
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'upgrade-insecure-requests': null } } }));
   app.use(corsFor(deps.corsOrigin));
   const registry = createOpenApiRegistry();
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.

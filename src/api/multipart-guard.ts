@@ -1,4 +1,5 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { HttpError } from './errors';
 
 const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
@@ -116,4 +117,24 @@ export class MultipartGuard extends Transform {
     this.onRefuse(err);
     done();
   }
+}
+
+/**
+ * A multer `streamHandler` that feeds busboy through a MultipartGuard, for a route that needs no
+ * upload session (the CSV of POST /process-urls): a refusal stops reading and fails busboy, so
+ * multer answers with it.
+ */
+export function guardedStreamHandler(limits: GuardLimits): (req: IncomingMessage, busboy: Writable) => void {
+  return (req, busboy) => {
+    const boundary = multipartBoundary(req.headers['content-type'] ?? '');
+    if (!boundary) {
+      busboy.destroy(new HttpError('MALFORMED_MULTIPART', 'Expected a multipart body with a valid boundary'));
+      return;
+    }
+    const guard = new MultipartGuard(boundary, limits, (err) => {
+      req.unpipe(guard);
+      busboy.destroy(err);
+    });
+    req.pipe(guard).pipe(busboy);
+  };
 }

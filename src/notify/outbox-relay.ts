@@ -1,6 +1,7 @@
+import { ZodError } from 'zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { BatchStore } from '../queue/batch-store';
+import { CorruptBatchError, type BatchStore } from '../queue/batch-store';
 import type { ImageQueue } from '../queue/jobs';
 import { OutboxEntry, WEBHOOK_JOB, webhookJobOptions, webhookOutboxKey, type WebhookPolicy, type WebhookQueue } from '../queue/webhook-jobs';
 import { webhookJobOf } from './webhook-event';
@@ -25,17 +26,30 @@ export async function relayOutbox(deps: RelayDeps, max = 100): Promise<number> {
   const key = webhookOutboxKey(deps.prefix);
   const texts = await deps.redis.lrange(key, 0, max - 1);
   for (const text of texts) {
-    const parsed = OutboxEntry.safeParse(JSON.parse(text));
+    // A malformed entry is dropped, not retried: left at the head, it would hold back every event after it.
+    const parsed = OutboxEntry.safeParse(parseJson(text));
     if (parsed.success) {
-      const job = await webhookJobOf(parsed.data, deps);
+      const job = await webhookJobOf(parsed.data, deps).catch((err: unknown) => {
+        if (!(err instanceof ZodError || err instanceof CorruptBatchError)) throw err; // Redis trouble: the entry stays for the next run
+        deps.logger.error({ webhookId: parsed.data.id, err }, 'webhook event dropped: its batch record is malformed');
+        return undefined;
+      });
       if (job) await deps.webhooks.add(WEBHOOK_JOB, job, webhookJobOptions(deps.policy, job.webhookId));
-      else deps.logger.warn({ webhookId: parsed.data.id, batchId: parsed.data.batchId }, 'webhook event dropped: its batch is gone or unfinished');
+      else deps.logger.warn({ webhookId: parsed.data.id, batchId: parsed.data.batchId }, 'webhook event dropped: its batch is gone, unfinished or malformed');
     } else {
       deps.logger.error({ entry: text.slice(0, 200) }, 'malformed outbox entry dropped');
     }
     await deps.redis.lrem(key, 1, text);
   }
   return texts.length;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the relay at start and every `everyMs`; a full page is followed at once by the next. */

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { multipartBody, multipartType } from '../helpers/multipart-body';
+import { rawRequest } from '../helpers/raw-http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse } from 'csv-parse/sync';
@@ -99,6 +101,18 @@ describe('POST /process-urls with a CSV file, then GET /batches/:id/results.csv,
   it('refuses a CSV over 1 MB with 413 FILE_TOO_LARGE', async () => {
     const res = await postCsv(`url\n${'x'.repeat(1024 * 1024 + 1)}\n`);
     expect([res.status, Problem.parse(res.json).code]).toEqual([413, 'FILE_TOO_LARGE']);
+  });
+
+  it('answers a CSV body with parts after its close delimiter with 400, as uploads are, and holds nothing', async () => {
+    const B = 'csv-boundary';
+    const csv = multipartBody(B, [{ name: 'file', filename: 'products.csv', contentType: 'text/csv', data: Buffer.from('url\nhttp://127.0.0.1/red.jpg\n') }]);
+    const unclosed = multipartBody(B, [{ name: 'file', filename: 'more.csv', contentType: 'text/csv', data: Buffer.from('url\n') }]).subarray(0, -`--${B}--\r\n`.length);
+    const body = Buffer.concat([csv, Buffer.from(`--${B}--\r\n`), unclosed]);
+    const port = (api.address() as AddressInfo).port;
+    const outcome = await rawRequest({ port, path: '/process-urls', headers: { 'Content-Type': multipartType(B), 'Content-Length': String(body.length) }, chunks: [body], waitMs: 15_000 });
+    expect({ status: outcome.status, code: outcome.body?.code }).toEqual({ status: 400, code: 'MALFORMED_MULTIPART' });
+    const idle = await Promise.race([stack.api.deps.inFlight.idle().then(() => 'idle'), new Promise((r) => setTimeout(() => r('busy'), 5000).unref())]);
+    expect(idle).toBe('idle');
   });
 
   it('results.csv of an unknown batch is 404 BATCH_NOT_FOUND', async () => {

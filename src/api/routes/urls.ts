@@ -10,7 +10,8 @@ import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { idempotent } from '../idempotent';
-import { maxBodyBytes } from '../multipart';
+import { MAX_PREAMBLE_BYTES, maxBodyBytes } from '../multipart';
+import { guardedStreamHandler } from '../multipart-guard';
 import { binary, json, problemResponses, READ_ERRORS } from '../openapi';
 import { BatchAccepted, BatchParams, parseParams, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadFields } from '../schemas';
 
@@ -65,13 +66,25 @@ async function readUrlRequest(deps: UrlDeps, parsers: { json: RequestHandler; cs
   return { entries: urlsFromCsv(file.buffer, deps.urls.maxUrls), fields: req.body };
 }
 
+/**
+ * At most 1 MB, held in memory: a CSV is parsed whole and never written to the upload store. Fed
+ * through the multipart guard, as uploads are, so no framing trick or endless body can hang it.
+ */
+function csvOptions(maxCsvBytes: number): multer.Options & { streamHandler: ReturnType<typeof guardedStreamHandler> } {
+  return {
+    storage: multer.memoryStorage(),
+    limits: { files: 1, fileSize: maxCsvBytes, fields: 20, fieldSize: 64 * 1024, parts: 21 },
+    streamHandler: guardedStreamHandler({ maxBodyBytes: maxBodyBytes(1, maxCsvBytes), maxPreambleBytes: MAX_PREAMBLE_BYTES }),
+  };
+}
+
 export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
   const { router, route } = documentedRouter(registry);
   const { maxUrls, maxCsvBytes } = deps.urls;
   const parsers = {
     json: express.json({ limit: jsonBodyLimit(maxUrls) }),
     // At most 1 MB, held in memory: a CSV is parsed whole, and never written to the upload store.
-    csv: multer({ storage: multer.memoryStorage(), limits: { files: 1, fileSize: maxCsvBytes, fields: 20, fieldSize: 64 * 1024, parts: 21 } }).single('file'),
+    csv: multer(csvOptions(maxCsvBytes)).single('file'),
   };
 
   route(
