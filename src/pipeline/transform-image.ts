@@ -100,6 +100,12 @@ function classifySharpError(err: unknown, pixelLimit: string): unknown {
   return new InvalidImageError('CORRUPT_IMAGE', `The image could not be decoded: ${message}`, { cause: err });
 }
 
+function assertOutputSize(spec: PipelineSpec, variant: VariantSpec, size: Size): void {
+  if (spec.maxOutputPixels !== undefined && size.width * size.height > spec.maxOutputPixels) {
+    throw new InvalidImageError('OUTPUT_TOO_LARGE', `Expected outputs of at most ${spec.maxOutputPixels} pixels but variant '${variant.name}' would be ${size.width}x${size.height}`);
+  }
+}
+
 /** Today's one-output path, kept as lean as before variants: no metadata read, one pipeline. */
 const isLean = (spec: PipelineSpec, variant: VariantSpec) =>
   spec.variants.length === 1 && !variant.animated && !variant.keepMetadata && (variant.withoutEnlargement || spec.maxOutputPixels === undefined);
@@ -115,10 +121,7 @@ async function transformVariants(input: Buffer, spec: PipelineSpec, limit: numbe
   const upright: Size = meta.autoOrient;
   const frames = meta.pages ?? 1;
   for (const variant of spec.variants) {
-    const size = plannedOutputSize(upright, variant);
-    if (spec.maxOutputPixels !== undefined && size.width * size.height > spec.maxOutputPixels) {
-      throw new InvalidImageError('OUTPUT_TOO_LARGE', `Expected outputs of at most ${spec.maxOutputPixels} pixels but variant '${variant.name}' would be ${size.width}x${size.height}`);
-    }
+    assertOutputSize(spec, variant, plannedOutputSize(upright, variant));
     if (variant.animated && frames > MAX_FRAMES) {
       throw new InvalidImageError('TOO_MANY_FRAMES', `Expected an animation of at most ${MAX_FRAMES} frames but the image has ${frames}`);
     }
@@ -166,7 +169,13 @@ export async function transformImage(input: Buffer, spec: PipelineSpec): Promise
   const limit = maxPixelsToDecode(shape, spec.maxInputPixels);
   const [first] = spec.variants;
   try {
-    if (isLean(spec, first)) return [await encode(applyOutput(sharp(input, decodeOptions(limit, false)), first), first, spec.autoQualityTarget ?? AUTO_QUALITY_TARGET)];
+    if (isLean(spec, first)) {
+      const output = await encode(applyOutput(sharp(input, decodeOptions(limit, false)), first), first, spec.autoQualityTarget ?? AUTO_QUALITY_TARGET);
+      // Checked after the encode, so the lean path reads no metadata first: a non-enlarging output
+      // is at most its input, which can still be over the output limit (a URL job with `original`).
+      assertOutputSize(spec, first, output.info);
+      return [output];
+    }
     return await transformVariants(input, spec, limit);
   } catch (err) {
     throw classifySharpError(err, `${limit} pixels for ${describeShape(shape)}`);

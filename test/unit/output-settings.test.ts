@@ -237,3 +237,10 @@ async function gpsTags(exif: Buffer | undefined): Promise<number> {
   }
   return 0;
 }
+
+describe('the output limit in the worker', () => {
+  it('refuses a single non-enlarging output over MAX_OUTPUT_PIXELS too (a URL job has no header check before it)', async () => {
+    const spec = { ...resolveOutputs(policy, { preset: 'original' }), maxOutputPixels: 10_000 };
+    await expect(transformImage(readFileSync(fixtures.smallPhotoJpeg), spec)).rejects.toMatchObject({ code: 'OUTPUT_TOO_LARGE' });
+  });
+});
