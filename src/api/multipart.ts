@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
-import type { ImageType } from '../pipeline';
+import type { ImageType, Size } from '../pipeline';
 import { pathInStore } from '../storage/local-file-store';
 import { closeAfterAnswer } from './close-early';
 import { HttpError } from './errors';
@@ -23,9 +23,11 @@ export interface StoredUpload {
   readonly path: string;
   readonly size: number;
   readonly type: ImageType;
+  /** Upright width and height from the header, when it declares them. */
+  readonly declaredSize?: Size | undefined;
 }
 
-type SniffedFile = Express.Multer.File & { detectedType: ImageType };
+type SniffedFile = Express.Multer.File & { detectedType: ImageType; declaredSize?: Size | undefined };
 
 /** A file our storage engine stored: multer copies the engine's fields onto its file object. */
 function isSniffed(file: Express.Multer.File): file is SniffedFile {
@@ -47,9 +49,10 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
       const work = inFlight.track(async () => {
         const out = createWriteStream(filePath, { flags: 'wx' });
         session?.stored.add(filePath);
+        let declaredSize: Size | undefined;
         try {
           await pipeline(file.stream, sniffer, out);
-          await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
+          declaredSize = await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
         } catch (err) {
           // pipeline can reject (a part cut off, a stream destroyed) while `out` is still opening
           // the file; removing it before the open completes would leave an empty file behind.
@@ -57,7 +60,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
           await rm(filePath, { force: true });
           return cb(err);
         }
-        const stored: Partial<SniffedFile> = { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected };
+        const stored: Partial<SniffedFile> = { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected, declaredSize };
         cb(null, stored);
       });
       session?.work.push(work);
@@ -176,6 +179,7 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
       path: f.path,
       size: f.size,
       type: f.detectedType,
+      declaredSize: f.declaredSize,
     }));
   };
 }

@@ -1,6 +1,6 @@
-import { open, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { detectImageType, HEADER_BYTES, mimeTypeOf } from '../pipeline';
+import { detectImageType, HEADER_BYTES, mimeTypeOf, readFileStart } from '../pipeline';
 import { UsageError } from './errors';
 
 /** An image found on disk: its path, where under its argument it sits (for --out), size and type by content. */
@@ -32,7 +32,7 @@ export async function findImages(args: readonly string[]): Promise<{ images: Fou
       for (const entry of entries) await visit(path.join(file, entry), root);
       return;
     }
-    const type = info.isFile() ? detectImageType(await readHeader(file)) : undefined;
+    const type = info.isFile() ? detectImageType(await readFileStart(file, HEADER_BYTES)) : undefined;
     if (type === undefined) {
       skipped.push({ path: file, reason: info.isFile() ? 'not an image (checked by content)' : 'not a regular file' });
       return;
@@ -45,14 +45,4 @@ export async function findImages(args: readonly string[]): Promise<{ images: Fou
     await visit(arg, info.isDirectory() ? arg : path.dirname(arg));
   }
   return { images, skipped };
-}
-
-async function readHeader(file: string): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
-  try {
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(HEADER_BYTES), 0, HEADER_BYTES, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
 }

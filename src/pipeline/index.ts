@@ -8,3 +8,4 @@ export { detectImageType, HEADER_BYTES, IMAGE_TYPES, mimeTypeOf, type ImageType 
 export { decodeBudgetBytes, decodeShapeOf, describeShape, maxPixelsToDecode, type DecodeShape } from './decode-budget';
 export { InvalidImageError, type InvalidImageCode } from './errors';
 export { declaredSizeOf, pixelLimitProblem } from './declared-size';
+export { readFileStart } from './read-start';

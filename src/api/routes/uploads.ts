@@ -1,12 +1,11 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request } from 'express';
 import { z } from 'zod';
-import type { Imgflow, IncomingImage } from '../../core/imgflow';
+import type { Imgflow } from '../../core/imgflow';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempotent';
-import { readDeclaredSize } from '../image-dimensions';
 import { describeAcceptedTypes } from '../image-sniffer';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
 import { binary, json, problemResponses } from '../openapi';
@@ -17,19 +16,6 @@ const UPLOAD_ERRORS: ProblemCode[] = [
   'FIELD_TOO_LARGE', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
   'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
 ];
-
-/** With output settings asked for, each image's declared size, for the output-size limit; nothing to read otherwise. */
-async function withDeclaredSizes(uploads: readonly StoredUpload[], asked: boolean): Promise<IncomingImage[]> {
-  if (!asked) return [...uploads];
-  return Promise.all(
-    uploads.map(async (upload) => {
-      const declared = await readDeclaredSize(upload.path, upload.size);
-      // image-size reports the stored orientation; 5–8 are stored on their side.
-      const upright = declared && (declared.orientation ?? 1) >= 5 ? { width: declared.height, height: declared.width } : declared;
-      return { ...upload, declaredSize: upright && { width: upright.width, height: upright.height } };
-    }),
-  );
-}
 
 // The app always has an idempotency store (AppDeps); a router built alone for its docs needs none.
 type UploadDeps = Pick<AppDeps, 'uploads' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
@@ -55,9 +41,7 @@ function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, re
     try {
       if (req.socket.destroyed) throw new HttpError('REQUEST_ABORTED', 'The client disconnected before the upload was accepted');
       const { request, schedule } = parseUploadFields(req.body);
-      const { preset, variants, options } = request;
-      const images = await withDeclaredSizes(uploads, preset !== undefined || variants !== undefined || options !== undefined);
-      return await deps.imgflow.submitBatch(images, request, schedule);
+      return await deps.imgflow.submitBatch(uploads, request, schedule);
     } catch (err) {
       await discardUploads(uploads);
       throw err;
