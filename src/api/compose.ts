@@ -21,7 +21,7 @@ export interface ApiContext {
   readonly deps: AppDeps;
   /** The ports under the use cases, for tests that look behind the API. */
   readonly ports: Ports;
-  /** The one reader of the event stream that every open event stream shares. */
+  /** The one reader of the event stream that every open live stream shares. */
   readonly events: EventFanOut;
   /**
    * Ends the open event streams. A caller that closes HTTP runs this first, or the streams would

@@ -5,9 +5,9 @@ import { BATCH_FINISHED_EVENT, BatchFinishedEvent, type ImageQueueEvents } from 
 import { IMAGE_QUEUE } from '../queue/jobs';
 
 /**
- * Subscribes to the image queue's events: completed and failed jobs, and finished batches (an
- * event the worker adds to the same stream). It is the subscription later features (live
- * progress, webhooks) are meant to build on; today it only logs.
+ * Logs the image queue's events: completed and failed jobs, and finished batches (an event the
+ * worker adds to the same stream). For logs only: live streams read through the event fan-out,
+ * which runs only while a stream is open, and webhooks leave through the outbox.
  */
 export function watchQueueEvents(connection: Redis, prefix: string, logger: Logger): QueueEvents {
   const events = new QueueEvents(IMAGE_QUEUE, { connection, prefix });

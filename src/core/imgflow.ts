@@ -38,7 +38,7 @@ export interface BatchRequest extends OutputRequest {
   readonly callbackEvents?: CallbackEvents | undefined;
 }
 
-/** The use cases every entry point offers; HTTP routes (and later the CLI, the page, webhooks) are adapters over it. */
+/** The use cases; the HTTP routes are adapters over it (the CLI and the page use those routes). */
 export interface Imgflow {
   /**
    * Records a batch and queues one job per image, all or nothing. `request` picks the outputs

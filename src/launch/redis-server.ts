@@ -28,7 +28,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Chi
     `logfile ${JSON.stringify(logFile)}`,
     'daemonize no',
     ...(options.appendonly ? ['appendonly yes', 'appendfsync everysec'] : []),
-    // No RDB snapshots: AOF alone, without their fork-and-dump pauses.
+    // No RDB snapshots, and their fork-and-dump pauses: AOF when asked for, else (tests) nothing kept.
     'save ""',
     // BullMQ's keys must never be evicted; a full Redis should refuse writes instead.
     'maxmemory-policy noeviction',

@@ -1,3 +1,4 @@
+import { isErrno } from '../errno';
 import { UnrecoverableError, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
@@ -71,6 +72,6 @@ export function createWebhookProcessor(deps: DeliveryDeps): WebhookProcessor {
 
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const code = (err as NodeJS.ErrnoException).code ?? (err.cause as NodeJS.ErrnoException | undefined)?.code;
+  const code = isErrno(err) ? err.code : isErrno(err.cause) ? err.cause.code : undefined;
   return code ? `${code} ${err.message}` : err.message;
 }

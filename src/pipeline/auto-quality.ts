@@ -1,14 +1,15 @@
 import sharp from 'sharp';
 import { hasAlpha, perceptualScore, type RawImage, type Region } from './perceptual-score';
 import { searchSample } from './search-sample';
+import type { AutoQualityFormat } from './spec';
 
 /**
  * `quality: "auto"`: the lowest quality whose decoded output stays within a perceptual target of
  * the resized, un-encoded image (issue 7).
  *
  * **Metric.** SSIM (Wang et al. 2004) on luma (BT.601) at output size, mean-pooled over 11×11
- * windows: @blazediff/ssim's `hitchhikersSSIM` with `covPooling: false` (box windows over
- * integral images, the fast form from Venkataramanan et al. 2021). Its plain `ssim()` first
+ * windows: the same figure as @blazediff/ssim's `hitchhikersSSIM` with `covPooling: false`,
+ * computed in perceptual-score.ts (a test holds them equal). The library's plain `ssim()` first
  * downsamples by min(w, h) / 256, as MATLAB's ssim.m does, so at 1280 px it would judge a
  * 320 px thumbnail and miss exactly the artefacts a browser shows at 1:1; MS-SSIM also starts at
  * full size but cost 10× more here (~750 ms at 1.3 MP). CoV pooling is off because it scores a
@@ -53,7 +54,7 @@ import { searchSample } from './search-sample';
  * `withIccProfile`) is not carried into the output.
  */
 
-export type AutoQualityFormat = 'jpeg' | 'webp' | 'avif';
+export type { AutoQualityFormat };
 
 /**
  * Default target (SSIM on luma as above), chosen on the camera photos of test/fixtures/real at

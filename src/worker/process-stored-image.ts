@@ -12,7 +12,6 @@ export interface ImageFiles {
 export type ProgressReporter = (percent: number) => void | Promise<void>;
 
 /** The first variant's output (names in the outputs store), then every variant's. */
-export type StoredImageResult = ImageJobResult;
 
 /**
  * One job's file work around the pure transform: read the upload, make every variant, write
@@ -23,7 +22,7 @@ export async function processStoredImage(
   files: ImageFiles,
   job: { readonly jobId: string; readonly inputFile: string; readonly spec: PipelineSpec },
   onProgress?: ProgressReporter,
-): Promise<StoredImageResult> {
+): Promise<ImageJobResult> {
   let input: Buffer;
   try {
     input = await files.uploads.read(job.inputFile);
@@ -38,7 +37,7 @@ export async function processStoredImage(
 }
 
 /** Makes every variant of an image already in memory and writes each under the job's name and the variant's. */
-export async function processImageBytes(outputs: FileStore, job: { readonly jobId: string; readonly spec: PipelineSpec }, input: Buffer): Promise<StoredImageResult> {
+export async function processImageBytes(outputs: FileStore, job: { readonly jobId: string; readonly spec: PipelineSpec }, input: Buffer): Promise<ImageJobResult> {
   const results = await transformImage(input, job.spec);
   const variants = await Promise.all(
     results.map(async ({ name, data, info }) => {
