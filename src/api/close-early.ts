@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 // Long enough for an answer to cross a network and be read by a client that is busy sending
 // (on loopback a client writes megabytes before its event loop gets to the answer), short
 // enough that a client that never reads answers is not read on for long.
-const LINGER_MS = 2000;
+const LINGER_MS = 750;
 const LINGER_BYTES = 16 * 1024 * 1024;
 
 /**
@@ -24,9 +24,14 @@ export function closeAfterAnswer(req: Request, res: Response): void {
     const timer = setTimeout(stop, LINGER_MS);
     timer.unref();
     let discarded = 0;
-    socket.on('data', (chunk: Buffer) => {
+    const discard = (chunk: Buffer) => {
       if ((discarded += chunk.length) > LINGER_BYTES) stop();
-    });
+    };
+    // The body may still reach the request through Node's HTTP parser, which reads the socket
+    // itself; a paused request would stop it reading, and the client could not finish sending.
+    req.on('data', discard);
+    req.resume();
+    socket.on('data', discard);
     socket.once('end', stop);
     socket.once('close', () => clearTimeout(timer));
     socket.resume();
