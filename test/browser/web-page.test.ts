@@ -12,7 +12,7 @@ import { composeWorker } from '../../src/worker/compose';
 import { fixtures } from '../fixtures/images';
 import { collectPageErrors, launchChromium } from '../helpers/browser';
 import { removeDir } from '../helpers/redis';
-import { startStack, type TestStack } from '../helpers/stack';
+import { startStack, waitFor, type TestStack } from '../helpers/stack';
 
 const ROOT = path.resolve(__dirname, '../..');
 const SCREENSHOTS = path.join(ROOT, 'test/.screenshots');
@@ -106,8 +106,11 @@ describe('the upload page in chromium, against a real API and worker', () => {
   it('shows a decoded preview per finished image and the failed one\'s reason in plain words', async () => {
     const previews = page.locator('#files li[data-state=completed] img.preview');
     await expect(previews.count()).resolves.toBe(3);
-    // Loaded and decoded by the browser: a broken image has naturalWidth 0. (A string: the test's types have no DOM.)
-    await page.waitForFunction("[...document.querySelectorAll('#files img.preview')].every((img) => img.complete && img.naturalWidth > 0)");
+    // Loaded and decoded by the browser: a broken image has naturalWidth 0. A function, not a
+    // string: Playwright evaluates a string predicate with eval, which the page's CSP refuses.
+    // (Read through Reflect: the test's types have no DOM.)
+    const decoded = () => previews.evaluateAll((imgs) => imgs.every((img) => Reflect.get(img, 'complete') === true && Number(Reflect.get(img, 'naturalWidth')) > 0));
+    await waitFor(decoded, { what: 'every preview decoded' });
     await expect(page.locator('#files li[data-state=failed] .reason').textContent()).resolves.toBe(FAILURE_SENTENCES.CORRUPT_IMAGE);
     await expect(page.locator('#download-all').isVisible()).resolves.toBe(true);
   });
