@@ -56,9 +56,10 @@ describe('GET /metrics on the API and the worker during a real batch', () => {
     await world?.cleanup();
   });
 
-  it('counts the files, bytes, refusals, requests, streams and jobs of a batch by the right amounts', async () => {
+  it('counts the files, bytes, refusals, requests, streams and jobs of a batch by exactly the batch', async () => {
     const before = await scrapeText(apiMetrics());
-    const files = [fixtures.smallPhotoJpeg, fixtures.photoJpeg, fixtures.jpegExif1].map((f, i) => ({ name: `photo-${i}.jpg`, data: readFileSync(f) }));
+    // Three good photos and one that passes the upload check but cannot be decoded (dead-lettered at once).
+    const files = [fixtures.smallPhotoJpeg, fixtures.photoJpeg, fixtures.jpegExif1, fixtures.truncatedJpeg].map((f, i) => ({ name: `photo-${i}.jpg`, data: readFileSync(f) }));
     const upload = await postImages(api.baseUrl, files);
     expect(upload.status).toBe(202);
     const refused = await postImages(api.baseUrl, [{ name: 'notes.jpg', data: Buffer.from('not an image at all, just words') }]);
@@ -75,7 +76,7 @@ describe('GET /metrics on the API and the worker during a real batch', () => {
 
     const after = await scrapeText(apiMetrics());
     const delta = (name: string, labels?: Record<string, string>) => sample(after, name, labels) - sample(before, name, labels);
-    expect(delta('imgflow_files_accepted_total')).toBe(3);
+    expect(delta('imgflow_files_accepted_total')).toBe(4);
     expect(delta('imgflow_bytes_accepted_total')).toBe(files.reduce((sum, f) => sum + f.data.length, 0));
     expect(delta('imgflow_http_refusals_total', { code: 'UNSUPPORTED_MEDIA_TYPE' })).toBe(1);
     expect(delta('imgflow_http_request_duration_seconds_count', { method: 'POST', route: '/process-images', status: '202' })).toBe(1);
@@ -88,12 +89,17 @@ describe('GET /metrics on the API and the worker during a real batch', () => {
     // Queue counts are cached for 5 s, so the finished batch shows within a few scrapes.
     await waitFor(async () => {
       const text = await scrapeText(apiMetrics());
-      return sample(text, 'imgflow_queue_jobs', { queue: 'images', state: 'completed' }) === 3 && sample(text, 'imgflow_event_streams_open') === 0;
-    }, { what: 'three completed jobs and no open stream in the API metrics', intervalMs: 500 });
+      return (
+        sample(text, 'imgflow_queue_jobs', { queue: 'images', state: 'completed' }) === 3 &&
+        sample(text, 'imgflow_queue_jobs', { queue: 'images-dead-letter' }) === 1 &&
+        sample(text, 'imgflow_event_streams_open') === 0
+      );
+    }, { what: 'three completed jobs, one dead letter and no open stream in the API metrics', intervalMs: 500 });
 
     const fromWorker = await scrapeText(workerMetrics());
     expect(sample(fromWorker, 'imgflow_worker_jobs_total', { outcome: 'completed' })).toBe(3);
-    expect(sample(fromWorker, 'imgflow_worker_jobs_total', { outcome: 'failed' })).toBe(0);
+    expect(sample(fromWorker, 'imgflow_worker_jobs_total', { outcome: 'failed', code: 'CORRUPT_IMAGE' })).toBe(1);
+    expect(sample(fromWorker, 'imgflow_worker_jobs_total', { outcome: 'retrying' })).toBe(0);
     expect(sample(fromWorker, 'imgflow_worker_processing_seconds_count', { preset: 'default', format: 'jpeg' })).toBe(3);
     expect(sample(fromWorker, 'imgflow_worker_input_megapixels_count')).toBe(3);
     expect(sample(fromWorker, 'imgflow_worker_input_megapixels_sum')).toBeGreaterThan(0);
