@@ -151,4 +151,9 @@ describe('GET /metrics without METRICS_TOKEN', () => {
     expect(sample(res.text, 'imgflow_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '404' })).toBe(1);
     expect(res.text).not.toContain('/no/such/route');
   });
+
+  it('is in the OpenAPI document, with its optional bearer token', async () => {
+    const doc = (await stack.request.get('/openapi.json').expect(200)).body as { paths: Record<string, { get?: { security?: unknown; responses?: Record<string, unknown> } }> };
+    expect(doc.paths['/metrics']?.get).toMatchObject({ security: [{ metricsToken: [] }, {}], responses: { 200: expect.anything(), 401: expect.anything() } });
+  });
 });
