@@ -39,7 +39,7 @@ const IDEMPOTENCY_CLAIM_MARGIN_MS = 15_000;
 /** Opens the API's connections and builds the app from config; used by main.ts and by tests. */
 export function composeApi(config: Config, logger: Logger): ApiContext {
   const ports = openPorts(config, logger, 'producer');
-  const eventsRedis = redisConnection(config.redis.url, 'worker');
+  const eventsRedis = redisConnection(config.redis.target, 'worker');
   eventsRedis.on('error', () => undefined); // the producer connection already reports outages
   const events = watchQueueEvents(eventsRedis, config.redis.prefix, logger);
   const key = imageEventsKey(config.redis.prefix);
