@@ -63,6 +63,7 @@ const EnvSchema = z
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
     HTTP_DRAIN_MS: int().nonnegative().default(10_000),
     ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+    ADMIN_READ_ONLY: flag().default(false),
     METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
     // 9464 is the port OpenTelemetry's Prometheus exporter uses; 0 serves no worker metrics.
     WORKER_METRICS_PORT: int().min(0).max(65535).default(9464),
@@ -147,6 +148,8 @@ const EnvSchema = z
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       drainMs: env.HTTP_DRAIN_MS,
       adminToken: env.ADMIN_TOKEN,
+      /** The queue dashboard (/admin/queues, only with ADMIN_TOKEN) shows but cannot act. */
+      adminReadOnly: env.ADMIN_READ_ONLY,
     },
     /** GET /metrics on the API, and the worker's own endpoint (port 0: none). */
     metrics: {

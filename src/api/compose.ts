@@ -82,6 +82,9 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     }),
     metrics,
     metricsToken: config.metrics.token,
+    dashboard: config.http.adminToken
+      ? { token: config.http.adminToken, queues: [ports.queue, ports.deadLetters, ports.webhooks], readOnly: config.http.adminReadOnly }
+      : undefined,
   };
   return {
     app: createApp(deps),
