@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { generateImage } from '../fixtures/images';
 import { watchBatchEvents } from '../helpers/event-source';
 import { startApiProcess, startWorkerProcess, type ApiProcess, type ServiceProcess } from '../helpers/processes';
-import { createTestWorld, waitFor, type TestWorld } from '../helpers/stack';
+import { createTestWorld, type TestWorld } from '../helpers/stack';
 
 // Four processes started from source (tsx) on a 2-core machine, and two batches through them.
 jest.setTimeout(120_000);
