@@ -14,6 +14,9 @@ import { createApp } from './app';
 import type { AppDeps } from './deps';
 import { createIdempotencyStore } from './idempotency-store';
 import { InFlight } from './in-flight';
+import { createResumableStore } from './resumable-store';
+import { startResumableSweep } from './resumable-sweep';
+import { createUploadClaims } from './upload-claims';
 import { watchQueueEvents } from './queue-events';
 
 export interface ApiContext {
@@ -43,6 +46,8 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const key = imageEventsKey(config.redis.prefix);
   const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
+  const resumable = createResumableStore(config.resumable, logger);
+  const stopSweep = startResumableSweep(resumable, logger);
 
   const deps: AppDeps = {
     logger,
@@ -71,6 +76,13 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       claimTtlMs: config.http.requestTimeoutMs + IDEMPOTENCY_CLAIM_MARGIN_MS,
       replayTtlMs: 24 * 3600 * 1000,
     }),
+    resumable: {
+      store: resumable,
+      claims: createUploadClaims(ports.redis, { prefix: config.redis.prefix, ttlMs: config.resumable.expiryMs }),
+      uploads: ports.files.uploads,
+      limits: { maxFileSizeBytes: config.resumable.maxSizeBytes, maxInputPixels: config.uploads.maxInputPixels, allowSvg: config.uploads.allowSvg },
+      maxFiles: config.uploads.maxFiles,
+    },
   };
   return {
     app: createApp(deps),
@@ -81,6 +93,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     closeSteps: [
       endStreams,
       ['uploads in flight', () => deps.inFlight.idle()],
+      ['resumable sweep', stopSweep],
       ['queue events', () => closeUnlessDown(eventsRedis, () => events.close())],
       ['events redis', () => closeRedis(eventsRedis)],
       ...ports.closeSteps,

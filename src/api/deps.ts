@@ -4,6 +4,7 @@ import type { AdminAccess } from './admin-auth';
 import type { IdempotencyStore } from './idempotency-store';
 import type { InFlight } from './in-flight';
 import type { UploadLimits } from './multipart';
+import type { ResumableDeps } from './resumable-batch';
 
 /** Everything the HTTP layer needs, built by compose.ts (or by a test) and handed to createApp. */
 export interface AppDeps {
@@ -22,4 +23,6 @@ export interface AppDeps {
   readonly inFlight: InFlight;
   /** Idempotency-Key claims and stored responses of the upload routes. */
   readonly idempotency: IdempotencyStore;
+  /** tus uploads (/uploads/tus) and their completion into batches. */
+  readonly resumable: ResumableDeps;
 }
