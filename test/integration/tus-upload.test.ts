@@ -16,6 +16,7 @@ import { createTestWorld, waitFor, type TestWorld } from '../helpers/stack';
 jest.setTimeout(90_000);
 
 const MAX_RESUMABLE_BYTES = 1024 * 1024;
+const ORIGIN = 'https://app.example';
 
 /** Uploads `data` with tus-js-client; resolves with the upload URL, rejects with the client's error. */
 function tusUpload(data: Buffer, options: { endpoint: string; filename: string; uploadUrl?: string }): Promise<string> {
@@ -63,7 +64,7 @@ describe('resumable uploads (tus) against a real API and worker', () => {
     );
 
   beforeAll(async () => {
-    world = createTestWorld({ MAX_RESUMABLE_SIZE_MB: String(MAX_RESUMABLE_BYTES / 1024 / 1024) });
+    world = createTestWorld({ MAX_RESUMABLE_SIZE_MB: String(MAX_RESUMABLE_BYTES / 1024 / 1024), CORS_ORIGIN: ORIGIN });
     [api, worker] = await Promise.all([startApiProcess(world, world.env), startWorkerProcess(world)]);
     endpoint = `${api.baseUrl}/uploads/tus`;
     redis = new Redis(world.config.redis.url, { maxRetriesPerRequest: null });
@@ -200,6 +201,23 @@ describe('resumable uploads (tus) against a real API and worker', () => {
     expect(await complete({ uploadIds: [id], variants: ['default'] })).toMatchObject({ status: 202 });
   });
 
+  it('lets the configured origin use tus from a browser: preflight allows its methods and headers, answers expose its headers', async () => {
+    const preflight = await fetch(endpoint, {
+      method: 'OPTIONS',
+      headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'PATCH', 'Access-Control-Request-Headers': 'tus-resumable,upload-offset,upload-length,upload-metadata,content-type' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(preflight.headers.get('access-control-allow-methods')?.split(',')).toEqual(expect.arrayContaining(['POST', 'PATCH', 'HEAD', 'DELETE']));
+    expect(preflight.headers.get('access-control-allow-headers')?.split(',')).toEqual(expect.arrayContaining(['Tus-Resumable', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata']));
+
+    const created = await fetch(endpoint, { method: 'POST', headers: { Origin: ORIGIN, 'Tus-Resumable': '1.0.0', 'Upload-Length': '10' } });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('access-control-allow-origin')).toBe(ORIGIN);
+    expect(created.headers.get('access-control-expose-headers')?.split(',')).toEqual(expect.arrayContaining(['Location', 'Upload-Offset', 'Upload-Length', 'Tus-Resumable', 'Upload-Expires']));
+    await fetch(`${api.baseUrl}${created.headers.get('location')}`, { method: 'DELETE', headers: { 'Tus-Resumable': '1.0.0' } });
+  });
+
   it('serves tus only for ids it makes, and no GET of an upload', async () => {
     const id = idOf(await tusUpload(readFileSync(fixtures.smallPhotoJpeg), { endpoint, filename: 'g.jpg' }));
     expect((await fetch(`${endpoint}/${id}`)).status).toBe(404);
@@ -224,9 +242,11 @@ describe('abandoned resumable uploads', () => {
 
   it('are removed by the periodic sweep once expired, and cannot be completed after', async () => {
     const endpoint = `${api.baseUrl}/uploads/tus`;
-    const created = await fetch(endpoint, { method: 'POST', headers: { 'Tus-Resumable': '1.0.0', 'Upload-Length': '1000' } });
+    const created = await fetch(endpoint, { method: 'POST', headers: { Origin: 'https://elsewhere.example', 'Tus-Resumable': '1.0.0', 'Upload-Length': '1000' } });
     expect(created.status).toBe(201);
     expect(created.headers.get('upload-expires')).toBeTruthy();
+    // No CORS_ORIGIN here: tus's own `*` must not open the endpoint to other sites.
+    expect(created.headers.get('access-control-allow-origin')).toBeNull();
     const id = idOf(created.headers.get('location') ?? '');
     const patched = await fetch(`${endpoint}/${id}`, {
       method: 'PATCH',

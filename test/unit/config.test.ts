@@ -43,6 +43,12 @@ describe('loadConfig', () => {
     expect(config.jobs).toMatchObject({ attempts: 5, backoffMs: 0 });
   });
 
+  it('keeps resumable uploads beside the upload directory unless RESUMABLE_DIR says otherwise', () => {
+    expect(loadConfig({}).resumable).toEqual({ dir: path.resolve('tus-uploads'), maxSizeBytes: 100 * 1024 * 1024, expiryMs: 24 * 3_600_000 });
+    expect(loadConfig({ UPLOAD_DIR: '/data/in' }).resumable.dir).toBe(path.resolve('/data/tus-uploads'));
+    expect(loadConfig({ RESUMABLE_DIR: '/spool/tus', MAX_RESUMABLE_SIZE_MB: '0.5', RESUMABLE_EXPIRY_HOURS: '0.5' }).resumable).toEqual({ dir: '/spool/tus', maxSizeBytes: 512 * 1024, expiryMs: 1_800_000 });
+  });
+
   describe('Redis location', () => {
     it.each([
       ['REDIS_HOST and REDIS_PORT', { REDIS_HOST: 'cache.internal', REDIS_PORT: '6380' }, 'redis://cache.internal:6380'],
@@ -86,6 +92,8 @@ describe('loadConfig', () => {
       ['AUTO_QUALITY_TARGET', '0.4'],
       ['AUTO_QUALITY_TARGET', '1.01'],
       ['AUTO_QUALITY_TARGET', 'high'],
+      ['MAX_RESUMABLE_SIZE_MB', '0'],
+      ['RESUMABLE_EXPIRY_HOURS', '-1'],
     ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
       const err = configErrorOf({ [name]: value });
       expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);

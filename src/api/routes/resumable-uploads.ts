@@ -1,5 +1,5 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import { Router, type Response } from 'express';
+import type { RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
 import type { AppDeps } from '../deps';
@@ -42,27 +42,23 @@ function withoutTusCors(res: Response): void {
  * GET is not served: a partial upload is not a download, and tus would send its bytes as stored.
  */
 export function tusRouter(deps: Pick<AppDeps, 'resumable'>, registry: OpenAPIRegistry): Router {
+  const { router, route } = documentedRouter(registry);
   const { maxSizeBytes, expiryMs } = deps.resumable.store.options;
-  const tusDoc = `tus 1.0 (https://tus.io/protocols/resumable-upload), extensions creation, creation-with-upload, creation-defer-length, termination, expiration; answers are the protocol's (plain text on errors), not problem+json. At most ${maxSizeBytes} bytes per upload (413 otherwise); an upload expires ${expiryMs / 3_600_000} h after it starts (\`Upload-Expires\`), finished or not, and is then removed. Use a tus client (tus-js-client, Uppy); then POST ${TUS_PATH}/complete.`;
-  const path = { params: z.object({ uploadId: z.string().regex(UPLOAD_ID).meta({ description: 'The last segment of the upload URL' }) }) };
-  registry.registerPath({
-    method: 'post',
-    path: TUS_PATH,
-    summary: 'Start a resumable upload (tus)',
-    description: tusDoc,
-    responses: { 201: { description: 'Created; `Location` is the upload URL', headers: { Location: { schema: { type: 'string' } } } }, 413: { description: 'Upload-Length over the limit' } },
-  });
-  registry.registerPath({ method: 'head', path: `${TUS_PATH}/{uploadId}`, summary: 'How much of a resumable upload has arrived (tus)', description: tusDoc, request: path, responses: { 200: { description: '`Upload-Offset` and `Upload-Length`' }, 404: { description: 'Unknown upload' }, 410: { description: 'Expired upload' } } });
-  registry.registerPath({ method: 'patch', path: `${TUS_PATH}/{uploadId}`, summary: 'Send more of a resumable upload (tus)', description: tusDoc, request: path, responses: { 204: { description: 'The new `Upload-Offset`' }, 409: { description: '`Upload-Offset` is not where the upload is' } } });
-
-  const router = Router();
-  router.all([TUS_PATH, `${TUS_PATH}/:uploadId`], async (req, res, next) => {
+  const description = `tus 1.0 (https://tus.io/protocols/resumable-upload), extensions creation, creation-with-upload, creation-defer-length, termination, expiration; answers are the protocol's (plain text on errors), not problem+json. At most ${maxSizeBytes} bytes per upload (413 otherwise); an upload expires ${expiryMs / 3_600_000} h after it starts (\`Upload-Expires\`), finished or not, and is then removed. Use a tus client (tus-js-client, Uppy); then POST ${TUS_PATH}/complete.`;
+  const request = { params: z.object({ uploadId: z.string().regex(UPLOAD_ID).meta({ description: 'The last segment of the upload URL' }) }) };
+  const tus: RequestHandler = async (req, res, next) => {
     const { uploadId } = req.params as { uploadId?: string };
     // tus joins the id to its directory: only ids it could have made get that far.
-    if (req.method === 'GET' || (uploadId !== undefined && !UPLOAD_ID.test(uploadId))) return next();
+    if (uploadId !== undefined && !UPLOAD_ID.test(uploadId)) return next();
     withoutTusCors(res);
     await deps.resumable.store.handle(req, res);
-  });
+  };
+  const at = `${TUS_PATH}/{uploadId}`;
+  route({ method: 'options', path: TUS_PATH, summary: 'What the tus endpoint supports', description, responses: { 204: { description: '`Tus-Version`, `Tus-Extension`, `Tus-Max-Size`' } } }, tus);
+  route({ method: 'post', path: TUS_PATH, summary: 'Start a resumable upload (tus)', description, responses: { 201: { description: 'Created; `Location` is the upload URL', headers: { Location: { schema: { type: 'string' } } } }, 413: { description: '`Upload-Length` over the limit' } } }, tus);
+  route({ method: 'head', path: at, summary: 'How much of a resumable upload has arrived (tus)', description, request, responses: { 200: { description: '`Upload-Offset` and `Upload-Length`' }, 404: { description: 'Unknown upload' }, 410: { description: 'Expired upload' } } }, tus);
+  route({ method: 'patch', path: at, summary: 'Send more of a resumable upload (tus)', description, request, responses: { 204: { description: 'The new `Upload-Offset`' }, 409: { description: '`Upload-Offset` is not where the upload is' } } }, tus);
+  route({ method: 'delete', path: at, summary: 'Abandon a resumable upload (tus)', description, request, responses: { 204: { description: 'Removed' } } }, tus);
   return router;
 }
 
