@@ -45,11 +45,12 @@ describe('resumable uploads (tus) against a real API and worker', () => {
   let queue: Queue;
   let endpoint: string;
 
-  const complete = (body: unknown) =>
-    fetch(`${api.baseUrl}/uploads/tus/complete`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }).then(async (res) => ({
+  const complete = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${api.baseUrl}/uploads/tus/complete`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...headers }, body: JSON.stringify(body) }).then(async (res) => ({
       status: res.status,
       type: res.headers.get('content-type'),
       location: res.headers.get('location'),
+      replayed: res.headers.get('idempotent-replayed'),
       body: (await res.json()) as Record<string, any>,
     }));
   const jobCount = async () => Object.values(await queue.getJobCounts()).reduce((a, b) => a + b, 0);
@@ -183,6 +184,16 @@ describe('resumable uploads (tus) against a real API and worker', () => {
     expect([a.status, b.status].sort()).toEqual([202, 409]);
     expect([a, b].find((r) => r.status === 409)?.body.code).toBe('UPLOAD_ALREADY_USED');
     expect(await complete({ uploadIds: [id] })).toMatchObject({ status: 409, body: { code: 'UPLOAD_ALREADY_USED' } });
+  });
+
+  it('queues several uploads as one batch, and answers a retry with the same Idempotency-Key with the first 202', async () => {
+    const ids = await Promise.all(['a.jpg', 'b.png'].map(async (name, i) => idOf(await tusUpload(readFileSync(i ? fixtures.rgbaPng : fixtures.smallPhotoJpeg), { endpoint, filename: name }))));
+    const key = `tus-${ids[0]}`;
+    const first = await complete({ uploadIds: ids, variants: 'thumbnail,web' }, { 'Idempotency-Key': key });
+    expect(first).toMatchObject({ status: 202, body: { totalFiles: 2, jobs: [{ originalName: 'a.jpg' }, { originalName: 'b.png' }] } });
+    const retry = await complete({ uploadIds: ids, variants: 'thumbnail,web' }, { 'Idempotency-Key': key });
+    expect(retry).toMatchObject({ status: 202, replayed: 'true', body: first.body });
+    expect((await finishedBatch(first.body.batchId)).status).toBe('completed');
   });
 
   it.each([

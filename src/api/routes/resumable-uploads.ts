@@ -47,9 +47,9 @@ export function tusRouter(deps: Pick<AppDeps, 'resumable'>, registry: OpenAPIReg
   const description = `tus 1.0 (https://tus.io/protocols/resumable-upload), extensions creation, creation-with-upload, creation-defer-length, termination, expiration; answers are the protocol's (plain text on errors), not problem+json. At most ${maxSizeBytes} bytes per upload (413 otherwise); an upload expires ${expiryMs / 3_600_000} h after it starts (\`Upload-Expires\`), finished or not, and is then removed. Use a tus client (tus-js-client, Uppy); then POST ${TUS_PATH}/complete.`;
   const request = { params: z.object({ uploadId: z.string().regex(UPLOAD_ID).meta({ description: 'The last segment of the upload URL' }) }) };
   const tus: RequestHandler = async (req, res, next) => {
-    const { uploadId } = req.params as { uploadId?: string };
+    const uploadId: unknown = req.params.uploadId;
     // tus joins the id to its directory: only ids it could have made get that far.
-    if (uploadId !== undefined && !UPLOAD_ID.test(uploadId)) return next();
+    if (uploadId !== undefined && !(typeof uploadId === 'string' && UPLOAD_ID.test(uploadId))) return next();
     withoutTusCors(res);
     await deps.resumable.store.handle(req, res);
   };
