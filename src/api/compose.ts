@@ -8,6 +8,8 @@ import { closeRedis, closeUnlessDown, redisConnection } from '../queue/connectio
 import { createEventLog } from '../queue/event-log';
 import { createEventFanOut, type EventFanOut } from '../queue/event-fan-out';
 import { imageEventsKey } from '../queue/events';
+import { createApiMetrics } from '../metrics/api-metrics';
+import { createMetricsRegistry } from '../metrics/registry';
 import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
@@ -48,6 +50,13 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
   const resumable = createResumableStore(config.resumable, logger);
   const stopSweep = startResumableSweep(resumable, logger);
+  const metrics = createApiMetrics(createMetricsRegistry(), {
+    queueCounts: async () => {
+      const [images, deadLetters, webhooks] = await Promise.all([ports.queue.getJobCounts(), ports.deadLetters.getJobCounts(), ports.webhooks.getJobCounts()]);
+      return { [ports.queue.name]: images, [ports.deadLetters.name]: deadLetters, [ports.webhooks.name]: webhooks };
+    },
+    openStreams: () => fanOut.subscribers,
+  });
 
   const deps: AppDeps = {
     logger,
@@ -83,6 +92,8 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       limits: { maxFileSizeBytes: config.resumable.maxSizeBytes, maxInputPixels: config.uploads.maxInputPixels, allowSvg: config.uploads.allowSvg },
       maxFiles: config.uploads.maxFiles,
     },
+    metrics,
+    metricsToken: config.metrics.token,
   };
   return {
     app: createApp(deps),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Imgflow } from '../core/imgflow';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import type { AdminAccess } from './admin-auth';
 import type { IdempotencyStore } from './idempotency-store';
 import type { InFlight } from './in-flight';
@@ -25,4 +26,8 @@ export interface AppDeps {
   readonly idempotency: IdempotencyStore;
   /** tus uploads (/uploads/tus) and their completion into batches. */
   readonly resumable: ResumableDeps;
+  /** What GET /metrics serves, and the recorders the middleware, the upload routes and the error handler feed. */
+  readonly metrics: ApiMetrics;
+  /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
+  readonly metricsToken?: string | undefined;
 }

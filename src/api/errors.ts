@@ -24,6 +24,7 @@ export const problems = {
   NO_URL_COLUMN: { status: 400, title: 'No URL column in the CSV file' },
   MALFORMED_CSV: { status: 400, title: 'Malformed CSV file' },
   UNAUTHORIZED: { status: 401, title: 'Missing or wrong admin token' },
+  UNAUTHENTICATED: { status: 401, title: 'Missing or wrong credentials' },
   BATCH_NOT_FOUND: { status: 404, title: 'Batch not found' },
   JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
   RESULT_NOT_READY: { status: 404, title: 'Result not ready' },

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { checkStoredUploads, type StoredUploadLimits } from '../core/check-stored-uploads';
 import type { BatchRequest, Imgflow, IncomingImage } from '../core/imgflow';
 import type { ScheduleRequest } from '../core/schedule';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import type { EnqueuedBatch } from '../queue/enqueue-batch';
 import type { FileStore } from '../storage/file-store';
 import { HttpError } from './errors';
@@ -28,7 +29,7 @@ export interface ResumableDeps {
  * batch is queued the tus uploads are removed.
  */
 export async function submitResumableBatch(
-  deps: { readonly resumable: ResumableDeps; readonly imgflow: Pick<Imgflow, 'submitBatch'> },
+  deps: { readonly resumable: ResumableDeps; readonly imgflow: Pick<Imgflow, 'submitBatch'>; readonly metrics?: Pick<ApiMetrics, 'acceptFiles'> | undefined },
   ids: readonly string[],
   request: BatchRequest,
   schedule: ScheduleRequest,
@@ -49,6 +50,7 @@ export async function submitResumableBatch(
       }),
     );
     const batch = await deps.imgflow.submitBatch(images, request, schedule);
+    deps.metrics?.acceptFiles(images.map((image) => image.size));
     // Queued: the copies are the uploads now. A part left by a failure here is swept at its expiry.
     await Promise.all(ids.map((id) => store.remove(id))).catch(() => undefined);
     return batch;

@@ -18,7 +18,7 @@ const COMPLETE_ERRORS: ProblemCode[] = [
   'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
 ];
 
-type ResumableRouteDeps = Pick<AppDeps, 'resumable' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
+type ResumableRouteDeps = Pick<AppDeps, 'resumable' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
 
 const uploadIds = (maxFiles: number) =>
   z
