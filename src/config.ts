@@ -101,6 +101,10 @@ const EnvSchema = z
     WORKER_NICE: int().min(0).max(19).default(10),
   })
   .superRefine((env, ctx) => {
+    const resumable = env.RESUMABLE_DIR === undefined ? undefined : path.resolve(env.RESUMABLE_DIR);
+    if (resumable !== undefined && [env.UPLOAD_DIR, env.PROCESSED_DIR].some((dir) => path.resolve(dir) === resumable)) {
+      ctx.addIssue({ code: 'custom', path: ['RESUMABLE_DIR'], message: 'must differ from UPLOAD_DIR and PROCESSED_DIR, whose sweeps would remove uploads still arriving' });
+    }
     if (env.ORPHAN_GRACE_MS !== undefined && env.ORPHAN_GRACE_MS <= env.REQUEST_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',

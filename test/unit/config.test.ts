@@ -100,6 +100,11 @@ describe('loadConfig', () => {
       expect(err.message).toContain(name);
     });
 
+    it('rejects a RESUMABLE_DIR that is the upload or output directory', () => {
+      expect(configErrorOf({ UPLOAD_DIR: '/data/in', RESUMABLE_DIR: '/data/in/' }).problems).toEqual([expect.stringMatching(/^RESUMABLE_DIR: must differ from UPLOAD_DIR/)]);
+      expect(configErrorOf({ RESUMABLE_DIR: 'processed' }).problems).toEqual([expect.stringMatching(/^RESUMABLE_DIR: /)]);
+    });
+
     it('rejects an ORPHAN_GRACE_MS that an upload in flight could outlast', () => {
       const err = configErrorOf({ REQUEST_TIMEOUT_MS: '120000', ORPHAN_GRACE_MS: '90000' });
       expect(err.problems).toEqual([expect.stringMatching(/^ORPHAN_GRACE_MS: must be longer than REQUEST_TIMEOUT_MS \(120000\).*but received "90000"$/)]);
