@@ -37,7 +37,7 @@ export interface ApiContext {
   readonly closeSteps: readonly ShutdownStep[];
 }
 
-const IDEMPOTENCY_CLAIM_MARGIN_MS = 15_000;
+const REQUEST_CLAIM_MARGIN_MS = 15_000;
 
 /** Opens the API's connections and builds the app from config; used by main.ts and by tests. */
 export function composeApi(config: Config, logger: Logger): ApiContext {
@@ -82,12 +82,16 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     idempotency: createIdempotencyStore(ports.redis, {
       prefix: config.redis.prefix,
       // Node ends a request after REQUEST_TIMEOUT_MS; the margin covers enqueueing after the last byte (a few Redis replies of at most 2 s).
-      claimTtlMs: config.http.requestTimeoutMs + IDEMPOTENCY_CLAIM_MARGIN_MS,
+      claimTtlMs: config.http.requestTimeoutMs + REQUEST_CLAIM_MARGIN_MS,
       replayTtlMs: 24 * 3600 * 1000,
     }),
     resumable: {
       store: resumable,
-      claims: createUploadClaims(ports.redis, { prefix: config.redis.prefix, ttlMs: config.resumable.expiryMs }),
+      claims: createUploadClaims(ports.redis, {
+        prefix: config.redis.prefix,
+        pendingTtlMs: config.http.requestTimeoutMs + REQUEST_CLAIM_MARGIN_MS,
+        usedTtlMs: config.resumable.expiryMs,
+      }),
       uploads: ports.files.uploads,
       limits: { maxFileSizeBytes: config.resumable.maxSizeBytes, maxInputPixels: config.uploads.maxInputPixels, allowSvg: config.uploads.allowSvg },
       maxFiles: config.uploads.maxFiles,

@@ -26,7 +26,9 @@ export interface ResumableDeps {
  * one batch only; then each upload is checked as a multipart file would be (a refused one is
  * removed) and handed to the upload store under a new name. Anything refused or failed releases
  * the claims and removes the copies, leaving the good uploads to be completed again; once the
- * batch is queued the tus uploads are removed.
+ * batch is queued the claims are kept for the uploads' lifetime and the tus uploads removed. An
+ * API killed before queueing holds its claims only for a request's time; one killed between
+ * queueing and confirming (one Redis reply) lets a completion after that create a second batch.
  */
 export async function submitResumableBatch(
   deps: { readonly resumable: ResumableDeps; readonly imgflow: Pick<Imgflow, 'submitBatch'>; readonly metrics?: Pick<ApiMetrics, 'acceptFiles'> | undefined },
@@ -51,7 +53,9 @@ export async function submitResumableBatch(
     );
     const batch = await deps.imgflow.submitBatch(images, request, schedule);
     deps.metrics?.acceptFiles(images.map((image) => image.size));
-    // Queued: the copies are the uploads now. A part left by a failure here is swept at its expiry.
+    // Queued: the copies are the uploads now. Confirmed before the tus uploads go, so an API
+    // killed in between leaves uploads that are still claimed (and swept at their expiry).
+    await claims.confirm(ids, token).catch(() => undefined);
     await Promise.all(ids.map((id) => store.remove(id))).catch(() => undefined);
     return batch;
   } catch (err) {
