@@ -43,14 +43,14 @@ export async function submitResumableBatch(
   try {
     const finished = await Promise.all(ids.map((id) => store.finished(id)));
     const checked = await checkStoredUploads(store.files, finished.map((f) => ({ storedName: f.id, originalName: f.originalName })), limits);
-    const images = await Promise.all(
-      checked.map(async (image): Promise<IncomingImage> => {
-        const storedName = randomUUID();
-        await uploads.importFile(storedName, store.pathOf(image.storedName));
-        imported.push(storedName);
-        return { ...image, storedName };
-      }),
-    );
+    const images: IncomingImage[] = [];
+    // One at a time: after a failure no import is still running to leave a copy behind.
+    for (const image of checked) {
+      const storedName = randomUUID();
+      await uploads.importFile(storedName, store.pathOf(image.storedName));
+      imported.push(storedName);
+      images.push({ ...image, storedName });
+    }
     const batch = await deps.imgflow.submitBatch(images, request, schedule);
     deps.metrics?.acceptFiles(images.map((image) => image.size));
     // Queued: the copies are the uploads now. Confirmed before the tus uploads go, so an API
