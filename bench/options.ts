@@ -24,6 +24,8 @@ export interface BenchOptions {
   readonly pollMs: number;
   readonly build: boolean;
   readonly logLevel: string;
+  /** Runs the API under --cpu-prof for the end-to-end phase and summarizes the profile. */
+  readonly profile: boolean;
   /** Added to every worker's environment, e.g. WORKER_CONCURRENCY=3. */
   readonly workerEnv: Readonly<Record<string, string>>;
   /** Worker concurrencies for the drain phase; the first is the service default. */
@@ -63,6 +65,8 @@ export const USAGE = `npm run bench -- [options]
   --long-run-images N     images in the long run (default 1000)
   --streams N             event streams held open by the streams phase (default 1000; quick 200)
   --log-level L           LOG_LEVEL of the services (default info, as a user runs them)
+  --profile               run the API with --cpu-prof during the end-to-end phase; top frames in the report
+                          (the profiler costs the API CPU: take the phase's CPU figures from a run without it)
   --skip-build            use dist/ as it is (default: npm run build when dist/ is older than src/)`;
 
 const keyValues = (list: readonly string[] | undefined, what: string): Record<string, string> =>
@@ -106,6 +110,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
       'long-run-images': { type: 'string' },
       streams: { type: 'string' },
       'log-level': { type: 'string' },
+      profile: { type: 'boolean', default: false },
       'skip-build': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -142,6 +147,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
     pollMs: positive(values['poll-ms'], 'poll-ms', 250),
     build: !values['skip-build'],
     logLevel: values['log-level'] ?? 'info',
+    profile: values.profile,
     workerEnv: keyValues(values['worker-env'], '--worker-env'),
     drainConcurrency: values['drain-concurrency']
       ? values['drain-concurrency'].split(',').map((v) => positive(v, 'drain-concurrency', 1))
