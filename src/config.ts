@@ -26,6 +26,9 @@ const EnvSchema = z
     PORT: int().min(0).max(65535).default(3000),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    // Off by default: the API's reader of the queue's events only writes log lines (nothing acts
+    // on them), and reading every job's events cost it CPU per image (BENCHMARKS.md, issue 12).
+    LOG_QUEUE_EVENTS: flag().default(false),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     REDIS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -113,6 +116,8 @@ const EnvSchema = z
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
+    /** The API logs each job's completion or failure and each finished batch. */
+    logQueueEvents: env.LOG_QUEUE_EVENTS,
     redis: {
       url: env.REDIS_URL ?? redisUrlFromParts(env.REDIS_HOST, env.REDIS_PORT, env.REDIS_PASSWORD),
       prefix: env.QUEUE_PREFIX,

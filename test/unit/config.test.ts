@@ -21,6 +21,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       http: { port: 3000 },
       logLevel: 'info',
+      logQueueEvents: false,
       redis: { url: 'redis://127.0.0.1:6379', prefix: 'imgflow' },
       uploads: { dir: path.resolve('uploads'), maxFiles: 10, maxFileSizeBytes: 5 * 1024 * 1024, allowSvg: false },
       processedDir: path.resolve('processed'),
