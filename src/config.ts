@@ -56,6 +56,9 @@ const EnvSchema = z
     // first waits on Redis or the disk (measured 0.94 vs 0.85 of the Sharp limit; BENCHMARKS.md).
     WORKER_CONCURRENCY: int().positive().max(256).default(2 * availableParallelism()),
     SHARP_THREADS: int().positive().max(256).default(1),
+    // Most images take 20–60 ms: a progress write on those tells nobody anything their outcome
+    // does not, and costs a Redis round trip and a stream entry per job (BENCHMARKS.md, issue 12).
+    PROGRESS_AFTER_MS: int().nonnegative().default(250),
     JOB_ATTEMPTS: int().positive().max(100).default(3),
     JOB_BACKOFF_MS: int().nonnegative().default(1000),
     LOCK_DURATION_MS: int().min(1000).default(6000),
@@ -142,6 +145,8 @@ const EnvSchema = z
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
       sharpThreads: env.SHARP_THREADS,
+      /** A job reports progress only once it has run this long (0: every report at once). */
+      progressAfterMs: env.PROGRESS_AFTER_MS,
       lockDurationMs: env.LOCK_DURATION_MS,
       stalledIntervalMs: env.STALLED_INTERVAL_MS,
       maxStalledCount: env.MAX_STALLED_COUNT,

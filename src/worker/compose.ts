@@ -50,7 +50,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     perHost: createKeyedSemaphore(config.fetch.perHost),
   };
   const transforms = createSemaphore(config.worker.concurrency);
-  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch }));
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch, progressAfterMs: config.worker.progressAfterMs }));
   const processor = processing.fn;
   const options = { ...config.worker, concurrency: config.worker.concurrency + config.fetch.concurrency };
   const createWorker = () =>

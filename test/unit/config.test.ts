@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       redis: { url: 'redis://127.0.0.1:6379', prefix: 'imgflow' },
       uploads: { dir: path.resolve('uploads'), maxFiles: 10, maxFileSizeBytes: 5 * 1024 * 1024, allowSvg: false },
       processedDir: path.resolve('processed'),
-      worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000 },
+      worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000, progressAfterMs: 250 },
       launch: expect.objectContaining({ workerNice: 10 }),
       jobs: { attempts: 3, backoffMs: 1000 },
     });
