@@ -11,7 +11,7 @@ import { measureOpenStreams } from './open-streams';
 import { measurePollCost } from './poll-cost';
 import type { ProcessGroup } from './process-group';
 import type { BenchResults } from './results';
-import { measureBareReceiver } from './receiver';
+import { compareIngest, measureBareReceiver } from './receiver';
 import { countRoundTrips } from './round-trips';
 import { JEMALLOC_PATH, startPrivateRedis } from './stack';
 import { measureUploadLatency } from './upload-latency';
@@ -112,7 +112,7 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
       });
     }
 
-    if (wants('round-trips', 'drain', 'enqueue')) {
+    if (wants('round-trips', 'drain', 'ingest', 'enqueue')) {
       await inWorld('drain', async (w) => {
         await w.startApi();
         const pids = { api: w.api().process.pid, redis: redis.process.pid };
@@ -154,6 +154,11 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
               log(`drain ${series.label} rep ${rep + 1}/${options.drainReps}: ${run.imagesPerS.toFixed(2)} img/s, adjacent limit ${adjacentLimitImagesPerS.toFixed(2)}`);
             }
           }
+        });
+        await ctx.phase('ingest', async () => {
+          await w.stopWorker();
+          results.ingest = await compareIngest({ corpus, clients: options.clients, filesPerRequest: 10, group, dir: path.join(ctx.dataRoot, 'bare-receiver'), api: { base: w.api().base, pid: pids.api }, reps: options.quick ? 1 : 3 });
+          log(`ingest: API ${results.ingest.apiMsPerMB.toFixed(2)} vs bare receiver ${results.ingest.receiverMsPerMB.toFixed(2)} ms CPU per MB`);
         });
         await ctx.phase('enqueue', async () => {
           await w.stopWorker();
