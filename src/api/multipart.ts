@@ -9,7 +9,7 @@ import type { ImageType, Size } from '../pipeline';
 import { pathInStore } from '../storage/local-file-store';
 import { closeAfterAnswer } from './close-early';
 import { HttpError } from './errors';
-import { assertPixelLimit } from './image-dimensions';
+import { assertPixelLimit, HEAD_BYTES } from './image-dimensions';
 import { ImageSniffer } from './image-sniffer';
 import type { InFlight } from './in-flight';
 import { MultipartGuard, multipartBoundary } from './multipart-guard';
@@ -41,7 +41,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
       const session = sessionOf(req);
       const storedName = randomUUID();
       const filePath = pathInStore(limits.dir, storedName);
-      const sniffer = new ImageSniffer(limits.allowSvg);
+      const sniffer = new ImageSniffer(limits.allowSvg, HEAD_BYTES);
       session?.streams.add(file.stream);
       // busboy only marks the file truncated and goes on reading it; refuse now instead.
       file.stream.once('limit', () => session?.refuse(Object.assign(new MulterError('LIMIT_FILE_SIZE', file.fieldname), { filename: file.originalname })));
@@ -52,7 +52,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
         let declaredSize: Size | undefined;
         try {
           await pipeline(file.stream, sniffer, out);
-          declaredSize = await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
+          declaredSize = await assertPixelLimit(filePath, sniffer.head(), sniffer.bytes, limits.maxInputPixels);
         } catch (err) {
           // pipeline can reject (a part cut off, a stream destroyed) while `out` is still opening
           // the file; removing it before the open completes would leave an empty file behind.
