@@ -55,7 +55,7 @@ export const USAGE = `npm run bench -- [options]
   --phases a,b            only these of: ${PHASES.join(', ')}
   --out FILE              markdown report (default BENCHMARKS.md; with --quick bench/.runs/BENCHMARKS-quick.md)
   --json FILE             all figures as JSON (default bench/.runs/<run>/results.json)
-  --reps N                repetitions per limit setting (default 3; quick 1)
+  --reps N                repetitions per limit setting, and API / bare receiver pairs in the ingest phase (default 3; quick 1)
   --clients N             concurrent upload clients (default 4)
   --poll-ms N             client poll interval for batch status (default 250)
   --seed N  --jpeg N  --png N  --webp N  --scale X   corpus parameters
