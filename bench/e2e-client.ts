@@ -13,6 +13,8 @@ export interface E2eClientConfig {
   readonly clients: number;
   readonly pollMs: number;
   readonly timeoutS: number;
+  /** Send the bodies and stop there: for a receiver that queues nothing (the bare receiver). */
+  readonly uploadOnly?: boolean;
 }
 
 export interface E2eClientResult {
@@ -51,7 +53,7 @@ async function run(config: E2eClientConfig): Promise<E2eClientResult> {
   const following = followBatches(base, batches, { pollMs: config.pollMs, deadline, moreComing: () => uploading });
   await uploadAll(base, requests, config.clients, (o) => {
     outcomes.push(o);
-    if (o.accepted) batches.push({ ...o.accepted });
+    if (o.accepted && !config.uploadOnly) batches.push({ ...o.accepted });
   });
   const lastUploadAt = epochMs();
   uploading = false;
@@ -67,7 +69,7 @@ async function run(config: E2eClientConfig): Promise<E2eClientResult> {
     lastUploadAt,
     lastDoneSeenAt: doneTimes.length ? toMs(Math.max(...doneTimes)) : Number.NaN,
     sent: config.items.length,
-    accepted: sum((b) => b.files),
+    accepted: config.uploadOnly ? outcomes.reduce((s, o) => s + (o.accepted?.files ?? 0), 0) : sum((b) => b.files),
     completed: sum((b) => b.progress?.completed ?? 0),
     failed: sum((b) => b.progress?.failed ?? 0),
     rejected: outcomes.filter((o) => !o.accepted).reduce((s, o) => s + o.files, 0),

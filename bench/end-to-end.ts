@@ -65,7 +65,8 @@ export interface EndToEndOptions {
   readonly inspector?: Inspector;
 }
 
-function runClient(config: E2eClientConfig, pids: Readonly<Record<string, number>>): Promise<{ result: E2eClientResult; cpuAtStart: Map<string, number>; meter: LoadMeter; clientPid: number }> {
+/** Runs the upload client in a process of its own; CPU of `pids` is read when it sends its first byte. */
+export function runClient(config: E2eClientConfig, pids: Readonly<Record<string, number>>): Promise<{ result: E2eClientResult; cpuAtStart: Map<string, number>; meter: LoadMeter; clientPid: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'e2e-client.ts'), JSON.stringify(config)], { stdio: ['ignore', 'pipe', 'inherit'] });
     const cpuAtStart = new Map<string, number>();

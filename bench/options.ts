@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CorpusSpec } from './corpus';
 
-export const PHASES = ['limit', 'memory', 'auto-quality', 'presets', 'e2e', 'latency', 'drain', 'round-trips', 'enqueue', 'poll-cost', 'streams', 'long-run'] as const;
+export const PHASES = ['limit', 'memory', 'auto-quality', 'presets', 'e2e', 'latency', 'drain', 'round-trips', 'ingest', 'enqueue', 'poll-cost', 'streams', 'long-run'] as const;
 export type Phase = (typeof PHASES)[number];
 /** What --base can run: everything else needs a private stack (stopping the worker, seeding Redis). */
 const REMOTE_PHASES: readonly Phase[] = ['limit', 'e2e'];
@@ -24,6 +24,8 @@ export interface BenchOptions {
   readonly pollMs: number;
   readonly build: boolean;
   readonly logLevel: string;
+  /** Runs the API under --cpu-prof for the end-to-end phase and summarizes the profile. */
+  readonly profile: boolean;
   /** Added to every worker's environment, e.g. WORKER_CONCURRENCY=3. */
   readonly workerEnv: Readonly<Record<string, string>>;
   /** Worker concurrencies for the drain phase; the first is the service default. */
@@ -53,7 +55,7 @@ export const USAGE = `npm run bench -- [options]
   --phases a,b            only these of: ${PHASES.join(', ')}
   --out FILE              markdown report (default BENCHMARKS.md; with --quick bench/.runs/BENCHMARKS-quick.md)
   --json FILE             all figures as JSON (default bench/.runs/<run>/results.json)
-  --reps N                repetitions per limit setting (default 3; quick 1)
+  --reps N                repetitions per limit setting, and API / bare receiver pairs in the ingest phase (default 3; quick 1)
   --clients N             concurrent upload clients (default 4)
   --poll-ms N             client poll interval for batch status (default 250)
   --seed N  --jpeg N  --png N  --webp N  --scale X   corpus parameters
@@ -63,6 +65,8 @@ export const USAGE = `npm run bench -- [options]
   --long-run-images N     images in the long run (default 1000)
   --streams N             event streams held open by the streams phase (default 1000; quick 200)
   --log-level L           LOG_LEVEL of the services (default info, as a user runs them)
+  --profile               run the API with --cpu-prof during the end-to-end phase; top frames in the report
+                          (the profiler costs the API CPU: take the phase's CPU figures from a run without it)
   --skip-build            use dist/ as it is (default: npm run build when dist/ is older than src/)`;
 
 const keyValues = (list: readonly string[] | undefined, what: string): Record<string, string> =>
@@ -106,6 +110,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
       'long-run-images': { type: 'string' },
       streams: { type: 'string' },
       'log-level': { type: 'string' },
+      profile: { type: 'boolean', default: false },
       'skip-build': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
@@ -142,6 +147,7 @@ export function parseBenchOptions(argv: readonly string[], repoRoot: string, run
     pollMs: positive(values['poll-ms'], 'poll-ms', 250),
     build: !values['skip-build'],
     logLevel: values['log-level'] ?? 'info',
+    profile: values.profile,
     workerEnv: keyValues(values['worker-env'], '--worker-env'),
     drainConcurrency: values['drain-concurrency']
       ? values['drain-concurrency'].split(',').map((v) => positive(v, 'drain-concurrency', 1))

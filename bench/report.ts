@@ -2,6 +2,7 @@ import { summarizeDrains } from './drain';
 import type { LimitRow } from './limit';
 import { f, table } from './markdown';
 import { presetsSection } from './presets-report';
+import { receiveCostSection } from './receive-cost-report';
 import type { BenchResults } from './results';
 import type { Percentiles } from './stats';
 
@@ -413,6 +414,8 @@ export function renderReport(r: BenchResults): string {
     '## Targets (issue 4), all from this run',
     '',
     table(['target', 'measured', 'goal', 'holds'], targets.map((t) => [t.name, t.measured, t.goal, mark(t.holds)])),
+    '',
+    ...receiveCostSection(r),
     '',
     ...throughputSection(r),
     '',

@@ -9,6 +9,8 @@ import type { LongRunResult } from './long-run';
 import type { MachineInfo } from './machine';
 import type { PresetsResult } from './presets';
 import type { PollCostResult } from './poll-cost';
+import type { ProfileSummary } from './cpu-profile-summary';
+import type { IngestComparison, ReceiverResult } from './receiver';
 import type { RoundTripResult } from './round-trips';
 import type { LatencyResult } from './upload-latency';
 
@@ -42,6 +44,12 @@ export interface BenchResults {
   autoQuality?: AutoQualityResult;
   presets?: PresetsResult;
   e2e?: EndToEndResult;
+  /** The bare receiver fed by the same client, just before the end-to-end phase (issue 12). */
+  receiver?: ReceiverResult;
+  /** The API (worker stopped) and the bare receiver taking the same uploads in turn. */
+  ingest?: IngestComparison;
+  /** The API's --cpu-prof over the end-to-end phase (with --profile). */
+  apiProfile?: ProfileSummary;
   latency?: LatencyResult[];
   drain?: DrainSeries[];
   roundTrips?: RoundTripResult;

@@ -1,5 +1,7 @@
+import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Corpus } from './corpus';
+import { summarizeCpuProfile } from './cpu-profile-summary';
 import { measureDrain, type DrainResult } from './drain';
 import { runEndToEnd } from './end-to-end';
 import { measureEnqueueRate } from './enqueue-rate';
@@ -9,6 +11,7 @@ import { measureOpenStreams } from './open-streams';
 import { measurePollCost } from './poll-cost';
 import type { ProcessGroup } from './process-group';
 import type { BenchResults } from './results';
+import { compareIngest, measureBareReceiver } from './receiver';
 import { countRoundTrips } from './round-trips';
 import { JEMALLOC_PATH, startPrivateRedis } from './stack';
 import { measureUploadLatency } from './upload-latency';
@@ -53,9 +56,16 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
   try {
     if (wants('e2e', 'latency')) {
       await inWorld('e2e', async (w) => {
-        await Promise.all([w.startApi(), w.startWorker()]);
+        // The profile is written when the API exits; only the end-to-end run's part of it is summed.
+        const profileDir = path.join(w.world.logDir, 'cpu-profile');
+        const profiled = options.profile && wants('e2e');
+        const apiStartedAt = Date.now();
+        await Promise.all([w.startApi({}, profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), w.startWorker()]);
         await ctx.phase('e2e', async () => {
+          results.receiver = await measureBareReceiver({ corpus, clients: options.clients, filesPerRequest: 10, group, dir: path.join(ctx.dataRoot, 'bare-receiver') });
+          log(`bare receiver: ${results.receiver.cpuMsPerMB.toFixed(2)} ms CPU per MB`);
           const before = await ctx.adjacentLimit();
+          const e2eFrom = Date.now() - apiStartedAt;
           const e2e = await runEndToEnd({
             base: w.api().base,
             corpus,
@@ -66,8 +76,16 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
             pids: { api: w.api().process.pid, worker: w.worker()?.pid ?? 0, redis: redis.process.pid },
             inspector: w.inspector,
           });
+          const e2eTo = Date.now() - apiStartedAt;
           e2e.adjacentLimitImagesPerS = (before + (await ctx.adjacentLimit())) / 2;
           results.e2e = e2e;
+          if (profiled) {
+            await w.api().process.stop();
+            const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
+            if (!file) throw new Error(`the API wrote no CPU profile in ${profileDir}`);
+            results.apiProfile = summarizeCpuProfile(path.join(profileDir, file), 25, { fromMs: e2eFrom, toMs: e2eTo });
+            await w.startApi();
+          }
         });
         await ctx.phase('latency', async () => {
           results.latency = [];
@@ -94,7 +112,7 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
       });
     }
 
-    if (wants('round-trips', 'drain', 'enqueue')) {
+    if (wants('round-trips', 'drain', 'ingest', 'enqueue')) {
       await inWorld('drain', async (w) => {
         await w.startApi();
         const pids = { api: w.api().process.pid, redis: redis.process.pid };
@@ -136,6 +154,11 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
               log(`drain ${series.label} rep ${rep + 1}/${options.drainReps}: ${run.imagesPerS.toFixed(2)} img/s, adjacent limit ${adjacentLimitImagesPerS.toFixed(2)}`);
             }
           }
+        });
+        await ctx.phase('ingest', async () => {
+          await w.stopWorker();
+          results.ingest = await compareIngest({ corpus, clients: options.clients, filesPerRequest: 10, group, dir: path.join(ctx.dataRoot, 'bare-receiver'), api: { base: w.api().base, pid: pids.api }, reps: options.reps });
+          log(`ingest: API ${results.ingest.apiMsPerMB.toFixed(2)} vs bare receiver ${results.ingest.receiverMsPerMB.toFixed(2)} ms CPU per MB`);
         });
         await ctx.phase('enqueue', async () => {
           await w.stopWorker();

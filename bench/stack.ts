@@ -91,10 +91,10 @@ export interface RunningApi {
   readonly process: ManagedProcess;
 }
 
-/** `node dist/api/main.js`, as `npm run start:api` does, on a free port; resolves once /readyz answers. */
-export async function startApi(group: ProcessGroup, world: ServiceWorld, name = 'api', env: Record<string, string> = {}): Promise<RunningApi> {
+/** `node dist/api/main.js`, as `npm run start:api` does, on a free port; resolves once /readyz answers. `nodeArgs`: options Node refuses in NODE_OPTIONS (--cpu-prof). */
+export async function startApi(group: ProcessGroup, world: ServiceWorld, name = 'api', env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<RunningApi> {
   const port = await freePort();
-  const proc = group.start(name, process.execPath, [path.join(REPO, 'dist/api/main.js')], {
+  const proc = group.start(name, process.execPath, [...nodeArgs, path.join(REPO, 'dist/api/main.js')], {
     env: serviceEnv(world, { HOST: '127.0.0.1', PORT: String(port), ...env }),
     logFile: path.join(world.logDir, `${name}.log`),
     cwd: REPO,

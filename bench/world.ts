@@ -6,8 +6,8 @@ export interface World {
   readonly world: ServiceWorld;
   readonly inspector: Inspector;
   api(): RunningApi;
-  /** `env`: added to the API's environment. */
-  startApi(env?: Record<string, string>): Promise<RunningApi>;
+  /** `env`: added to the API's environment; `nodeArgs`: before its script. */
+  startApi(env?: Record<string, string>, nodeArgs?: readonly string[]): Promise<RunningApi>;
   worker(): ManagedProcess | undefined;
   /** Stops a running worker first, so there is only ever one. */
   startWorker(launch?: WorkerLaunch): Promise<ManagedProcess>;
@@ -32,7 +32,7 @@ export function openWorld(group: ProcessGroup, options: { dataRoot: string; logR
       if (!api) throw new Error(`${options.name}: the API is not running`);
       return api;
     },
-    startApi: async (env) => (api = await startApi(group, world, 'api', env)),
+    startApi: async (env, nodeArgs) => (api = await startApi(group, world, 'api', env, nodeArgs)),
     worker: () => worker,
     startWorker: async (launch = {}) => {
       await stopWorker();

@@ -38,6 +38,9 @@ const EnvSchema = z
     PORT: int().min(0).max(65535).default(3000),
     LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
     LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+    // Off by default: the API's reader of the queue's events only writes log lines (nothing acts
+    // on them), and reading every job's events cost it CPU per image (BENCHMARKS.md, issue 12).
+    LOG_QUEUE_EVENTS: flag().default(false),
 
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     REDIS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -82,6 +85,9 @@ const EnvSchema = z
     // first waits on Redis or the disk (measured 0.94 vs 0.85 of the Sharp limit; BENCHMARKS.md).
     WORKER_CONCURRENCY: int().positive().max(256).default(2 * availableParallelism()),
     SHARP_THREADS: int().positive().max(256).default(1),
+    // Most images take 20–60 ms: a progress write on those tells nobody anything their outcome
+    // does not, and costs a Redis round trip and a stream entry per job (BENCHMARKS.md, issue 12).
+    PROGRESS_AFTER_MS: int().nonnegative().default(250),
     JOB_ATTEMPTS: int().positive().max(100).default(3),
     JOB_BACKOFF_MS: int().nonnegative().default(1000),
     LOCK_DURATION_MS: int().min(1000).default(6000),
@@ -167,6 +173,8 @@ const EnvSchema = z
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
+    /** The API logs each job's completion or failure and each finished batch. */
+    logQueueEvents: env.LOG_QUEUE_EVENTS,
     redis: {
       ...redisTarget(env),
       prefix: env.QUEUE_PREFIX,
@@ -200,6 +208,8 @@ const EnvSchema = z
     worker: {
       concurrency: env.WORKER_CONCURRENCY,
       sharpThreads: env.SHARP_THREADS,
+      /** A job reports progress only once it has run this long (0: every report at once). */
+      progressAfterMs: env.PROGRESS_AFTER_MS,
       lockDurationMs: env.LOCK_DURATION_MS,
       stalledIntervalMs: env.STALLED_INTERVAL_MS,
       maxStalledCount: env.MAX_STALLED_COUNT,

@@ -44,7 +44,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const ports = openPorts(config, logger, 'producer');
   const eventsRedis = redisConnection(config.redis.target, 'worker');
   eventsRedis.on('error', () => undefined); // the producer connection already reports outages
-  const events = watchQueueEvents(eventsRedis, config.redis.prefix, logger);
+  const events = config.logQueueEvents ? watchQueueEvents(eventsRedis, config.redis.prefix, logger) : undefined;
   const key = imageEventsKey(config.redis.prefix);
   const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
@@ -112,7 +112,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       endStreams,
       ['uploads in flight', () => deps.inFlight.idle()],
       ['resumable sweep', stopSweep],
-      ['queue events', () => closeUnlessDown(eventsRedis, () => events.close())],
+      ['queue events', async () => (events ? closeUnlessDown(eventsRedis, () => events.close()) : undefined)],
       ['events redis', () => closeRedis(eventsRedis)],
       ...ports.closeSteps,
     ],

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
-import { assertPixelLimit } from '../core/pixel-limit';
+import { assertPixelLimit, FIRST_READ } from '../core/pixel-limit';
 import { readFileStart, type ImageType, type Size } from '../pipeline';
 import { pathInStore } from '../storage/local-file-store';
 import { closeAfterAnswer } from './close-early';
@@ -41,7 +41,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
       const session = sessionOf(req);
       const storedName = randomUUID();
       const filePath = pathInStore(limits.dir, storedName);
-      const sniffer = new ImageSniffer(limits.allowSvg);
+      const sniffer = new ImageSniffer(limits.allowSvg, FIRST_READ);
       session?.streams.add(file.stream);
       // busboy only marks the file truncated and goes on reading it; refuse now instead.
       file.stream.once('limit', () => session?.refuse(Object.assign(new MulterError('LIMIT_FILE_SIZE', file.fieldname), { filename: file.originalname })));
@@ -52,7 +52,10 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
         let declaredSize: Size | undefined;
         try {
           await pipeline(file.stream, sniffer, out);
-          declaredSize = await assertPixelLimit((bytes) => readFileStart(filePath, bytes), sniffer.bytes, limits.maxInputPixels);
+          // The sniffer kept the first FIRST_READ bytes, so only a deep JPEG header is read back from disk.
+          const head = sniffer.head();
+          const readStart = (bytes: number) => (bytes <= FIRST_READ ? Promise.resolve(head) : readFileStart(filePath, bytes));
+          declaredSize = await assertPixelLimit(readStart, sniffer.bytes, limits.maxInputPixels);
         } catch (err) {
           // pipeline can reject (a part cut off, a stream destroyed) while `out` is still opening
           // the file; removing it before the open completes would leave an empty file behind.

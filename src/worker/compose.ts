@@ -58,7 +58,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   };
   const transforms = createSemaphore(config.worker.concurrency);
   const metrics = createWorkerMetrics(createMetricsRegistry(), () => sharp.counters());
-  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch, metrics }));
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch, metrics, progressAfterMs: config.worker.progressAfterMs }));
   const processor = processing.fn;
   const options = { ...config.worker, concurrency: config.worker.concurrency + config.fetch.concurrency };
   const createWorker = () =>

@@ -5,6 +5,7 @@ import { declaredSizeOf, InvalidImageError } from '../pipeline';
 import type { BatchStore } from '../queue/batch-store';
 import { ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
 import { isErrno } from '../errno';
+import { deferProgress } from './deferred-progress';
 import { FetchFailedError, fetchImage, type FetchDeps } from './fetch-source';
 import { processImageBytes, processStoredImage, type ImageFiles } from './process-stored-image';
 import type { Semaphore } from './semaphore';
@@ -29,6 +30,8 @@ export interface ProcessorDeps {
   /** How URL jobs are downloaded; without it a URL job fails (a worker built for uploads only). */
   readonly fetch?: FetchDeps;
   readonly metrics: Pick<JobMetrics, 'jobProcessed'>;
+  /** PROGRESS_AFTER_MS: progress of jobs that end within this of their first report is never written; without it, every report at once. */
+  readonly progressAfterMs?: number;
 }
 
 const unbounded: Semaphore = { run: (fn) => fn() };
@@ -66,10 +69,11 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
       });
 
     let result: ImageJobResult;
+    // Not awaited: a progress write travels to Redis while Sharp works.
+    const deferred = deferProgress((percent) => job.updateProgress(percent), deps.progressAfterMs ?? 0);
     try {
       const spec = { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels), maxOutputPixels: lowest(data.spec.maxOutputPixels, deps.maxOutputPixels) };
-      // Not awaited: the progress write travels to Redis while Sharp works.
-      const progress = (percent: number) => void job.updateProgress(percent).catch(() => undefined);
+      const progress = deferred.report;
       if (data.source === 'url') {
         if (!deps.fetch) throw new UnrecoverableError('URL_REFUSED: this worker does not download URLs');
         const { data: input } = await fetchImage(deps.fetch, data.url);
@@ -88,6 +92,9 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
       // path; the original travels as the cause, which the worker logs.
       const code = isErrno(err) ? err.code : undefined;
       throw new Error(code ? `OUTPUT_WRITE_FAILED: ${code}` : 'PROCESSING_FAILED: a transient error; see the worker log', { cause: err });
+    } finally {
+      // Before the outcome is recorded: no progress entry may follow it in the event stream.
+      deferred.stop();
     }
 
     // Recorded before the job is acknowledged: if the worker dies right after, the job runs

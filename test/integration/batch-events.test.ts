@@ -59,7 +59,8 @@ describe('GET /batches/:batchId/events', () => {
     expect(snapshot.data).toEqual(await getBatch(batchId));
     expect(snapshot.data).toMatchObject({ status: 'waiting' });
 
-    worker = await startWorkerProcess(stack.world);
+    // Every progress report written at once: the fixtures' jobs end well within the default delay.
+    worker = await startWorkerProcess(stack.world, { PROGRESS_AFTER_MS: '0' });
     const events = await here.ended();
     const types = events.map((e) => e.type);
     expect(types[0]).toBe('snapshot');

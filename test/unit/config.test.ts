@@ -21,10 +21,11 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       http: { port: 3000 },
       logLevel: 'info',
+      logQueueEvents: false,
       redis: { url: 'redis://127.0.0.1:6379', prefix: '{imgflow}', target: { mode: 'single', url: 'redis://127.0.0.1:6379' }, lostExitMs: 60_000 },
       uploads: { dir: path.resolve('uploads'), maxFiles: 10, maxFileSizeBytes: 5 * 1024 * 1024, allowSvg: false },
       processedDir: path.resolve('processed'),
-      worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000 },
+      worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000, progressAfterMs: 250 },
       launch: expect.objectContaining({ workerNice: 10 }),
       jobs: { attempts: 3, backoffMs: 1000 },
     });

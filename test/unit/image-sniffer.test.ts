@@ -28,6 +28,25 @@ describe('ImageSniffer', () => {
     expect(err).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE', detail: `Expected a ${describeAcceptedTypes(allowSvg)} image (checked by content, not by name)` });
   });
 
+  it.each([
+    ['a file longer than it', 5000, 1000],
+    ['a file shorter than it', 700, 1000],
+  ])('keeps the first keepBytes of %s and passes every byte through unchanged', async (_what, length, keep) => {
+    const bytes = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(length - 4, 7)]);
+    const chunks = Array.from({ length: Math.ceil(length / 300) }, (_, i) => bytes.subarray(i * 300, (i + 1) * 300));
+    const out: Buffer[] = [];
+    const sniffer = new ImageSniffer(false, keep);
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        out.push(chunk);
+        done();
+      },
+    });
+    await pipeline(Readable.from(chunks), sniffer, sink);
+    expect(Buffer.concat(out).equals(bytes)).toBe(true);
+    expect(sniffer.head().equals(bytes.subarray(0, keep))).toBe(true);
+  });
+
   it('refuses SVG unless allowed', async () => {
     expect(await sniff(svg, false)).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
     expect(await sniff(svg, true)).toBeUndefined();
