@@ -60,6 +60,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       urls: { maxUrls: config.urls.maxUrls },
     }, fanOut),
     uploads: config.uploads,
+    uploadStore: ports.files.uploads,
     urls: config.urls,
     maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,

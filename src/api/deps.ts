@@ -3,6 +3,7 @@ import type { Imgflow } from '../core/imgflow';
 import type { AdminAccess } from './admin-auth';
 import type { IdempotencyStore } from './idempotency-store';
 import type { InFlight } from './in-flight';
+import type { FileStore } from '../storage/file-store';
 import type { UploadLimits } from './multipart';
 
 /** Everything the HTTP layer needs, built by compose.ts (or by a test) and handed to createApp. */
@@ -11,6 +12,8 @@ export interface AppDeps {
   /** The use cases; routes are adapters over it. */
   readonly imgflow: Imgflow;
   readonly uploads: UploadLimits;
+  /** Where uploads are streamed to: the store the workers read them from. */
+  readonly uploadStore: FileStore;
   /** POST /process-urls: URLs per request (MAX_URLS) and the CSV file's size. */
   readonly urls: { readonly maxUrls: number; readonly maxCsvBytes: number };
   /** Presets per upload (MAX_VARIANTS), published at GET /limits. */

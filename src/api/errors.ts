@@ -42,6 +42,7 @@ export const problems = {
   NOT_MULTIPART: { status: 415, title: 'Expected multipart/form-data' },
   TOO_MANY_PIXELS: { status: 422, title: 'Image dimensions too large' },
   QUEUE_UNAVAILABLE: { status: 503, title: 'Queue unavailable' },
+  STORAGE_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
   SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
 } as const satisfies Record<string, { status: number; title: string }>;

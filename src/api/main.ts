@@ -11,7 +11,8 @@ async function main(): Promise<void> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-api', format: config.logFormat });
-  mkdirSync(config.uploads.dir, { recursive: true });
+  // With a bucket the process keeps no files at all.
+  if (config.storage.driver === 'local') mkdirSync(config.uploads.dir, { recursive: true });
 
   const api = composeApi(config, logger);
   const server = await listen(api.app, config.http);

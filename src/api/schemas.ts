@@ -90,6 +90,7 @@ export type Presets = z.infer<typeof Presets>;
 
 export const ResultQuery = z.object({
   variant: z.string().regex(VARIANT_NAME).optional().meta({ description: 'Which variant to serve (`result.variants[].name`); default: the first' }),
+  proxy: z.enum(['true', 'false']).optional().transform((v) => v === 'true').meta({ description: 'With object storage: `true` streams the image through the API instead of answering 302 to a signed URL' }),
 });
 
 export const ImageResult = ImageJobResult.meta({ id: 'ImageResult', description: 'The processed image; outputPath is relative to the processed directory' });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { access, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { readFileStart } from '../pipeline';
 import type { FileStore } from './file-store';
 
 /**
@@ -20,10 +21,7 @@ export function pathInStore(dir: string, name: string): string {
 /** A FileStore that is a directory on the local disk. */
 export interface LocalFileStore extends FileStore {
   readonly dir: string;
-  /** For what needs a real path: express's sendFile (ranges, ETag) and the retention sweep. */
   pathOf(name: string): string;
-  /** Sets the file's modified time, which age-based retention counts from: a scheduled job's input is kept from when it is due. */
-  keepFrom(name: string, ms: number): Promise<void>;
 }
 
 export function createLocalFileStore(dir: string): LocalFileStore {
@@ -32,15 +30,21 @@ export function createLocalFileStore(dir: string): LocalFileStore {
     dir,
     pathOf,
     read: (name) => readFile(pathOf(name)),
+    readStart: (name, bytes) => readFileStart(pathOf(name), bytes),
+    // Content-Type and Cache-Control are the API's to send for a file on disk.
     async write(name, data) {
       const target = pathOf(name);
       // Unique per call: two runs of one job (a stalled one and its retry, in containers that
       // are all pid 1) must not write the same temporary file. The rename makes it atomic.
       const tmp = `${target}.${randomUUID()}.tmp`;
+      const out = createWriteStream(tmp, { flags: 'wx' });
       try {
-        await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, createWriteStream(tmp, { flags: 'wx' }));
+        await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, out);
         await rename(tmp, target);
       } catch (err) {
+        // pipeline can reject (a stream cut off) while `out` is still opening the file; removing
+        // it before the open completes would leave an empty file behind.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         await rm(tmp, { force: true }).catch(() => undefined);
         throw err;
       }
@@ -54,7 +58,15 @@ export function createLocalFileStore(dir: string): LocalFileStore {
       const info = await stat(pathOf(name)).catch(() => undefined);
       return info?.isFile() ? { size: info.size, modifiedMs: info.mtimeMs } : undefined;
     },
+    async *list() {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (name.startsWith('.')) continue; // .gitkeep and friends
+        const info = await stat(path.join(dir, name)).catch(() => undefined);
+        if (info?.isFile()) yield { name, size: info.size, modifiedMs: info.mtimeMs };
+      }
+    },
     remove: (name) => rm(pathOf(name), { force: true }),
     keepFrom: (name, ms) => utimes(pathOf(name), new Date(), new Date(ms)),
+    probe: () => access(dir),
   };
 }

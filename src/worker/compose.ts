@@ -50,7 +50,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     perHost: createKeyedSemaphore(config.fetch.perHost),
   };
   const transforms = createSemaphore(config.worker.concurrency);
-  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch }));
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch, storageBackoffMs: config.jobs.backoffMs }));
   const processor = processing.fn;
   const options = { ...config.worker, concurrency: config.worker.concurrency + config.fetch.concurrency };
   const createWorker = () =>
@@ -64,12 +64,12 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(
     [
-      { dir: config.processedDir, maxAgeSeconds: config.retention.processedSeconds },
-      { dir: config.uploads.dir, maxAgeSeconds: config.retention.uploadSeconds },
+      { store: files.outputs, maxAgeSeconds: config.retention.processedSeconds },
+      { store: files.uploads, maxAgeSeconds: config.retention.uploadSeconds },
     ],
     logger,
   );
-  const orphans = startOrphanUploadSweep({ dir: config.uploads.dir, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters] }, logger, config.retention.orphanSweepIntervalMs);
+  const orphans = startOrphanUploadSweep({ store: files.uploads, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters] }, logger, config.retention.orphanSweepIntervalMs);
 
   const webhookSteps = startWebhooks(config, { redis, queue: images, batches, webhooks }, logger);
 

@@ -1,13 +1,12 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { FileStore } from '../storage/file-store';
 
 /** The shape of a stored name (src/api/multipart.ts); anything else is left to age-based retention. */
 const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export interface OrphanSweepDeps {
-  readonly dir: string;
+  readonly store: FileStore;
   /** Files modified more recently are never touched: they may belong to an upload not yet enqueued. */
   readonly graceMs: number;
   readonly redis: Redis;
@@ -30,10 +29,8 @@ export interface OrphanSweepResult {
 export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now(), batchSize = 500 } = {}): Promise<OrphanSweepResult> {
   const cutoff = now - deps.graceMs;
   const candidates: { name: string; size: number }[] = [];
-  for (const name of await readdir(deps.dir).catch(() => [] as string[])) {
-    if (!STORED_NAME.test(name)) continue;
-    const info = await stat(path.join(deps.dir, name)).catch(() => undefined);
-    if (info?.isFile() && info.mtimeMs < cutoff) candidates.push({ name, size: info.size });
+  for await (const { name, size, modifiedMs } of deps.store.list()) {
+    if (STORED_NAME.test(name) && modifiedMs < cutoff) candidates.push({ name, size });
   }
 
   const removed: string[] = [];
@@ -48,7 +45,7 @@ export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now
       const [err, count] = replies[i] ?? [new Error('missing reply'), undefined];
       if (err) throw err;
       if (count !== 0) continue;
-      await rm(path.join(deps.dir, file.name), { force: true });
+      await deps.store.remove(file.name);
       removed.push(file.name);
       bytes += file.size;
     }
