@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Server } from 'node:http';
 import S3rver from 's3rver';
 import { freePort, removeDir } from './redis';
 
@@ -17,6 +18,12 @@ export interface S3Server {
   resume(): Promise<void>;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
+}
+
+/** s3rver's HTTP server, which its types do not expose. */
+function httpServerOf(server: S3rver | undefined): Server | undefined {
+  const http: unknown = server && Reflect.get(server, 'httpServer');
+  return http && typeof http === 'object' && 'closeAllConnections' in http ? (http as Server) : undefined;
 }
 
 /**
@@ -46,7 +53,10 @@ export async function startS3Server(): Promise<S3Server> {
       S3_FORCE_PATH_STYLE: 'true',
     },
     pause: async () => {
-      await server?.close();
+      const closing = server?.close();
+      // An outage cuts connections; s3rver's close alone waits for the SDK's keep-alive sockets to idle out.
+      httpServerOf(server)?.closeAllConnections();
+      await closing;
       server = undefined;
     },
     resume: async () => {
@@ -54,7 +64,9 @@ export async function startS3Server(): Promise<S3Server> {
       await server.run();
     },
     stop: async () => {
-      await server?.close();
+      const closing = server?.close();
+      httpServerOf(server)?.closeAllConnections();
+      await closing;
       server = undefined;
       removeDir(directory);
     },
