@@ -9,6 +9,7 @@ import { createErrorHandler, notFound } from './error-handler';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
+import { directUploadsRouter } from './routes/direct-uploads';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { limitsRouter } from './routes/limits';
@@ -51,6 +52,8 @@ export function createApp(deps: AppDeps): Express {
   const registry = createOpenApiRegistry();
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
   app.use(urlsRouter(deps, registry));
+  // Before it too: a direct upload's file list is sized by MAX_FILES.
+  app.use(directUploadsRouter(deps, registry));
   // Other routes get this small limit rather than the default 100 KB.
   app.use(express.json({ limit: '16kb' }));
 

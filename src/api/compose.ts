@@ -12,6 +12,7 @@ import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
 import type { AppDeps } from './deps';
+import { createDirectUploadStore } from './direct-upload-store';
 import { createIdempotencyStore } from './idempotency-store';
 import { InFlight } from './in-flight';
 import { watchQueueEvents } from './queue-events';
@@ -61,6 +62,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     }, fanOut),
     uploads: config.uploads,
     uploadStore: ports.files.uploads,
+    directUploads: createDirectUploadStore(ports.redis, { prefix: config.redis.prefix }),
     urls: config.urls,
     maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,

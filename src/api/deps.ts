@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Imgflow } from '../core/imgflow';
 import type { AdminAccess } from './admin-auth';
+import type { DirectUploadStore } from './direct-upload-store';
 import type { IdempotencyStore } from './idempotency-store';
 import type { InFlight } from './in-flight';
 import type { FileStore } from '../storage/file-store';
@@ -23,6 +24,8 @@ export interface AppDeps {
   readonly adminAccess: AdminAccess;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
+  /** Sessions of direct uploads (POST /uploads), in Redis. */
+  readonly directUploads: DirectUploadStore;
   /** Idempotency-Key claims and stored responses of the upload routes. */
   readonly idempotency: IdempotencyStore;
 }

@@ -23,6 +23,7 @@ export const problems = {
   EMPTY_CSV: { status: 400, title: 'Empty CSV file' },
   NO_URL_COLUMN: { status: 400, title: 'No URL column in the CSV file' },
   MALFORMED_CSV: { status: 400, title: 'Malformed CSV file' },
+  UPLOAD_SIZE_MISMATCH: { status: 400, title: 'Uploaded file size differs from the declared one' },
   UNAUTHORIZED: { status: 401, title: 'Missing or wrong admin token' },
   BATCH_NOT_FOUND: { status: 404, title: 'Batch not found' },
   JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
@@ -30,8 +31,11 @@ export const problems = {
   DEAD_LETTER_NOT_FOUND: { status: 404, title: 'Dead letter not found' },
   VARIANT_NOT_FOUND: { status: 404, title: 'Variant not found' },
   DELIVERY_NOT_FOUND: { status: 404, title: 'Webhook delivery not found' },
+  UPLOAD_NOT_FOUND: { status: 404, title: 'Upload session not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
+  UPLOAD_ALREADY_COMPLETED: { status: 409, title: 'Upload already completed' },
+  UPLOAD_INCOMPLETE: { status: 409, title: 'Not every file of the upload has arrived' },
   RESULT_EXPIRED: { status: 410, title: 'Result removed' },
   TOO_MANY_FILES: { status: 413, title: 'Too many files' },
   FILE_TOO_LARGE: { status: 413, title: 'File too large' },
@@ -45,6 +49,7 @@ export const problems = {
   STORAGE_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
   SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
+  DIRECT_UPLOADS_UNSUPPORTED: { status: 501, title: 'Direct uploads need object storage' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof problems;

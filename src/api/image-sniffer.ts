@@ -15,17 +15,29 @@ export function describeAcceptedTypes(allowSvg: boolean): string {
   return `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
+/**
+ * The type of an upload from its first bytes (HEADER_BYTES are enough), or the refusal an
+ * upload of something else gets: what the sniffer checks while a file streams in, and what a
+ * direct upload's first bytes are checked with once it is in the bucket.
+ */
+export function checkImageHeader(header: Buffer, allowSvg: boolean): ImageType {
+  if (header.length === 0) throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The file is empty');
+  const type = detectImageType(header);
+  if (type === undefined || !acceptedTypes(allowSvg).includes(type)) {
+    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `Expected a ${describeAcceptedTypes(allowSvg)} image (checked by content, not by name)`);
+  }
+  return type;
+}
+
 /** Passes bytes through unchanged, and fails the stream as soon as the first bytes are not an image. */
 export class ImageSniffer extends Transform {
   detected: ImageType | undefined;
   bytes = 0;
   private header: Buffer[] = [];
   private headerLength = 0;
-  private readonly accepted: ReadonlySet<ImageType>;
 
   constructor(private readonly allowSvg: boolean) {
     super();
-    this.accepted = new Set(acceptedTypes(allowSvg));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -48,12 +60,12 @@ export class ImageSniffer extends Transform {
   }
 
   private check(): HttpError | undefined {
-    if (this.bytes === 0) return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The file is empty');
-    const type = detectImageType(Buffer.concat(this.header));
-    if (type === undefined || !this.accepted.has(type)) {
-      return new HttpError('UNSUPPORTED_MEDIA_TYPE', `Expected a ${describeAcceptedTypes(this.allowSvg)} image (checked by content, not by name)`);
+    try {
+      this.detected = checkImageHeader(Buffer.concat(this.header), this.allowSvg);
+      return undefined;
+    } catch (err) {
+      if (err instanceof HttpError) return err;
+      throw err;
     }
-    this.detected = type;
-    return undefined;
   }
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import sharp from 'sharp';
 import type { Config } from '../config';
 import { openPorts } from '../core/ports';
+import { directUploadFileKey } from '../queue/direct-upload-keys';
 import { createGuardedClient } from '../net';
 import { startWebhooks } from '../notify/start-webhooks';
 import type { ShutdownStep } from '../shutdown';
@@ -69,7 +70,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     ],
     logger,
   );
-  const orphans = startOrphanUploadSweep({ store: files.uploads, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters] }, logger, config.retention.orphanSweepIntervalMs);
+  const orphans = startOrphanUploadSweep({ store: files.uploads, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters, { toKey: (id) => directUploadFileKey(prefix, id) }] }, logger, config.retention.orphanSweepIntervalMs);
 
   const webhookSteps = startWebhooks(config, { redis, queue: images, batches, webhooks }, logger);
 

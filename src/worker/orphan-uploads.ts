@@ -10,7 +10,7 @@ export interface OrphanSweepDeps {
   /** Files modified more recently are never touched: they may belong to an upload not yet enqueued. */
   readonly graceMs: number;
   readonly redis: Redis;
-  /** The image queue and the dead-letter queue: a job or a letter whose id is the stored name keeps the file. */
+  /** The image queue, the dead-letter queue and the direct uploads' file keys: a job, a letter or a live session naming the file keeps it. */
   readonly queues: readonly { toKey(id: string): string }[];
 }
 
@@ -21,8 +21,9 @@ export interface OrphanSweepResult {
 
 /**
  * Deletes uploads that no job references, such as the files of a request whose API died
- * before it enqueued them. A file is referenced iff a job or a dead letter has its name as id
- * (enqueueBatch makes the job id the stored name; dead letters and retries keep it). Checked
+ * before it enqueued them, or of a direct upload never completed. A file is referenced iff a
+ * job or a dead letter has its name as id (enqueueBatch makes the job id the stored name; dead
+ * letters and retries keep it), or a live direct-upload session holds its key. Checked
  * `batchSize` files per MULTI of EXISTS: one round trip each, and one snapshot, so a dead-letter
  * retry (job re-added before its letter is removed) is always seen holding one of the two.
  */
