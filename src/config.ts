@@ -11,7 +11,7 @@ const NO_PRESETS: PresetsFile = {};
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
-const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
+const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET', 'METRICS_TOKEN', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
 /** A Standard Webhooks secret: `whsec_` and 24–64 random bytes in base64, as the specification asks. */
 const isWebhookSecret = (text: string) => {
   const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(text)?.[1];
@@ -53,6 +53,10 @@ const EnvSchema = z
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
     HTTP_DRAIN_MS: int().nonnegative().default(10_000),
     ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+    METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+    // 9464 is the port OpenTelemetry's Prometheus exporter uses; 0 serves no worker metrics.
+    WORKER_METRICS_PORT: int().min(0).max(65535).default(9464),
+    WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
 
     PRESETS_FILE: z.string().min(1).optional(),
     ONLY_PRESETS: flag().default(false),
@@ -126,6 +130,12 @@ const EnvSchema = z
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       drainMs: env.HTTP_DRAIN_MS,
       adminToken: env.ADMIN_TOKEN,
+    },
+    /** GET /metrics on the API, and the worker's own endpoint (port 0: none). */
+    metrics: {
+      token: env.METRICS_TOKEN,
+      workerPort: env.WORKER_METRICS_PORT,
+      workerHost: env.WORKER_METRICS_HOST,
     },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,

@@ -6,6 +6,7 @@ import swaggerUi from 'swagger-ui-express';
 import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
+import { measureRequests } from './measure-requests';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
@@ -13,6 +14,7 @@ import { directUploadsRouter } from './routes/direct-uploads';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { limitsRouter } from './routes/limits';
+import { metricsRouter } from './routes/metrics';
 import { presetsRouter } from './routes/presets';
 import { uploadsRouter } from './routes/uploads';
 import { urlsRouter } from './routes/urls';
@@ -30,6 +32,7 @@ export function createApp(deps: AppDeps): Express {
   // for a client that sniffs a response as HTML.
   app.set('json escape', true);
 
+  app.use(measureRequests(deps.metrics));
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -40,7 +43,7 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }) },
     }),
   );
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(limitsRouter(deps, registry));
   app.use(deadLettersRouter(deps, registry));
   app.use(webhooksRouter(deps, registry));
+  app.use(metricsRouter(deps, registry));
 
   const document = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
@@ -75,6 +79,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(webRouter());
 
   app.use(notFound);
-  app.use(createErrorHandler(deps.uploads));
+  app.use(createErrorHandler(deps.uploads, deps.metrics.refuse));
   return app;
 }

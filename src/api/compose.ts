@@ -8,6 +8,8 @@ import { closeRedis, closeUnlessDown, redisConnection } from '../queue/connectio
 import { createEventLog } from '../queue/event-log';
 import { createEventFanOut, type EventFanOut } from '../queue/event-fan-out';
 import { imageEventsKey } from '../queue/events';
+import { createApiMetrics } from '../metrics/api-metrics';
+import { createMetricsRegistry } from '../metrics/registry';
 import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
@@ -44,6 +46,13 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const key = imageEventsKey(config.redis.prefix);
   const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
+  const metrics = createApiMetrics(createMetricsRegistry(), {
+    queueCounts: async () => {
+      const [images, deadLetters, webhooks] = await Promise.all([ports.queue.getJobCounts(), ports.deadLetters.getJobCounts(), ports.webhooks.getJobCounts()]);
+      return { [ports.queue.name]: images, [ports.deadLetters.name]: deadLetters, [ports.webhooks.name]: webhooks };
+    },
+    openStreams: () => fanOut.subscribers,
+  });
 
   const deps: AppDeps = {
     logger,
@@ -74,6 +83,8 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       claimTtlMs: config.http.requestTimeoutMs + IDEMPOTENCY_CLAIM_MARGIN_MS,
       replayTtlMs: 24 * 3600 * 1000,
     }),
+    metrics,
+    metricsToken: config.metrics.token,
   };
   return {
     app: createApp(deps),

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Imgflow } from '../core/imgflow';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import type { AdminAccess } from './admin-auth';
 import type { DirectUploadStore } from './direct-upload-store';
 import type { IdempotencyStore } from './idempotency-store';
@@ -28,4 +29,8 @@ export interface AppDeps {
   readonly directUploads: DirectUploadStore;
   /** Idempotency-Key claims and stored responses of the upload routes. */
   readonly idempotency: IdempotencyStore;
+  /** What GET /metrics serves, and the recorders the middleware, the upload routes and the error handler feed. */
+  readonly metrics: ApiMetrics;
+  /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
+  readonly metricsToken?: string | undefined;
 }

@@ -25,6 +25,7 @@ export const problems = {
   MALFORMED_CSV: { status: 400, title: 'Malformed CSV file' },
   UPLOAD_SIZE_MISMATCH: { status: 400, title: 'Uploaded file size differs from the declared one' },
   UNAUTHORIZED: { status: 401, title: 'Missing or wrong admin token' },
+  UNAUTHENTICATED: { status: 401, title: 'Missing or wrong credentials' },
   BATCH_NOT_FOUND: { status: 404, title: 'Batch not found' },
   JOB_NOT_FOUND: { status: 404, title: 'Job not found' },
   RESULT_NOT_READY: { status: 404, title: 'Result not ready' },

@@ -35,6 +35,11 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     scheme: 'bearer',
     description: 'ADMIN_TOKEN; required on operator routes. A server without one refuses them (401), whatever NODE_ENV says.',
   });
+  registry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'METRICS_TOKEN; required on GET /metrics when the server sets one, otherwise the route is open.',
+  });
   return registry;
 }
 

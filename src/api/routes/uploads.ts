@@ -17,8 +17,8 @@ const UPLOAD_ERRORS: ProblemCode[] = [
   'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL_ERROR',
 ];
 
-// The app always has an idempotency store (AppDeps); a router built alone for its docs needs none.
-type UploadDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
+// The app always has an idempotency store and metrics (AppDeps); a router built alone for its docs needs neither.
+type UploadDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
 
 /** The request header and the replay's response header, as documented on both upload routes. */
 const IDEMPOTENCY_DOC = {
@@ -41,7 +41,9 @@ function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, re
     try {
       if (req.socket.destroyed) throw new HttpError('REQUEST_ABORTED', 'The client disconnected before the upload was accepted');
       const { request, schedule } = parseUploadFields(req.body);
-      return await deps.imgflow.submitBatch(uploads, request, schedule);
+      const accepted = await deps.imgflow.submitBatch(uploads, request, schedule);
+      deps.metrics?.acceptFiles(uploads.map((u) => u.size));
+      return accepted;
     } catch (err) {
       await discardUploads(deps.uploadStore, uploads);
       throw err;

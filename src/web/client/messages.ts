@@ -57,6 +57,7 @@ export const PROBLEM_SENTENCES: Readonly<Record<string, Sentence>> = {
   NO_URL_COLUMN: 'The list has no column of image addresses.',
   MALFORMED_CSV: 'The list of image addresses could not be read. Save it as a UTF-8 CSV file and try again.',
   UNAUTHORIZED: 'Only the operators of this server may do that.',
+  UNAUTHENTICATED: 'This server asks for credentials that were missing or wrong.',
   BATCH_NOT_FOUND: 'This batch does not exist, or it is so old that the server has forgotten it.',
   JOB_NOT_FOUND: 'This image does not exist, or it is so old that the server has forgotten it.',
   RESULT_NOT_READY: 'This image is not finished yet.',
