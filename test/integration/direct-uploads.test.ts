@@ -42,6 +42,19 @@ describe('direct uploads with STORAGE_DRIVER=local', () => {
     const res = await send(stack).expect(501);
     expect(res.body.code).toBe('DIRECT_UPLOADS_UNSUPPORTED');
   });
+
+  it('documents both routes with their codes, and the result route\'s 302, in the OpenAPI document', async () => {
+    type Operation = { responses: Record<string, { description: string }> };
+    const { paths } = (await stack.request.get('/openapi.json').expect(200)).body as { paths: Record<string, Record<string, Operation>> };
+    const start = paths['/uploads']?.post?.responses ?? {};
+    const complete = paths['/uploads/{uploadId}/complete']?.post?.responses ?? {};
+    expect(Object.keys(start).sort()).toEqual(['201', '400', '413', '415', '500', '501', '503']);
+    expect(complete['409']?.description).toMatch(/UPLOAD_ALREADY_COMPLETED.*UPLOAD_INCOMPLETE/);
+    expect(complete['501']?.description).toContain('DIRECT_UPLOADS_UNSUPPORTED');
+    expect(complete['503']?.description).toContain('STORAGE_UNAVAILABLE');
+    expect(Object.keys(complete)).toEqual(expect.arrayContaining(['202', '400', '404', '413', '415', '422']));
+    expect(paths['/jobs/{jobId}/result']?.get?.responses['302']?.description).toMatch(/signed URL/);
+  });
 });
 
 describe('direct uploads with STORAGE_DRIVER=s3', () => {
