@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fixtures } from '../fixtures/images';
 import { startS3Server, type S3Server } from '../helpers/s3-server';
@@ -9,14 +11,14 @@ jest.setTimeout(90_000);
 
 const GOOD = Object.entries(fixtures).filter(([name]) => !/truncated|corrupt/i.test(name));
 
-describe('STORAGE_DRIVER=s3 with the bucket unreachable', () => {
+describe('STORAGE_DRIVER=s3 with the bucket unreachable, or a client gone', () => {
   let s3: S3Server;
   let stack: TestStack;
 
   beforeAll(async () => {
     s3 = await startS3Server();
     // The shipped 3 attempts with a 100 ms backoff would be used up within a second: an outage must not count.
-    stack = await startStack({ env: { ...s3.env, MAX_FILES: String(GOOD.length), JOB_ATTEMPTS: '3' }, worker: true });
+    stack = await startStack({ env: { ...s3.env, MAX_FILES: String(GOOD.length), JOB_ATTEMPTS: '3', MAX_FILE_SIZE_MB: '20' }, worker: true });
   });
   afterAll(async () => {
     await stack.stop();
@@ -44,6 +46,28 @@ describe('STORAGE_DRIVER=s3 with the bucket unreachable', () => {
     expect(Object.values(counts).every((n) => n === 0)).toBe(true);
     expect(await uploadsInBucket()).toBe(0);
     await stack.request.get('/readyz').expect(200);
+  });
+
+  it('keeps nothing of an upload whose client hangs up after 6 MB, past the first 5 MB part', async () => {
+    const server = createServer(stack.api.app).listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const boundary = 'imgflows3abort';
+      const req = httpRequest(`http://127.0.0.1:${(server.address() as AddressInfo).port}/process-images`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
+      const ended = new Promise((resolve) => req.once('error', resolve).once('response', resolve));
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="images"; filename="big.jpg"\r\nContent-Type: image/jpeg\r\n\r\n`);
+      // A JPEG's magic bytes pass the sniffer; the rest only has to be long enough for a first part.
+      req.write(Buffer.concat([readFileSync(fixtures.photoJpeg), Buffer.alloc(6 * 1024 * 1024, 7)]));
+      await new Promise((r) => setTimeout(r, 1000));
+      req.destroy();
+      await ended;
+      await stack.api.deps.inFlight.idle();
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(await uploadsInBucket()).toBe(0);
+    const counts = await stack.api.ports.queue.getJobCounts();
+    expect(Object.values(counts).every((n) => n === 0)).toBe(true);
   });
 
   it('completes a batch whose bucket goes away and comes back on the same port mid-batch, losing nothing', async () => {
