@@ -27,9 +27,9 @@ ENV LD_PRELOAD=libjemalloc.so.2
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# Code stays owned by root (read-only to the app); only the two data directories are writable.
-# Named volumes mounted there start with this ownership.
-RUN mkdir -p uploads processed && chown node:node uploads processed
+# Code stays owned by root (read-only to the app); only the data directories are writable
+# (tus-uploads: the API's partial resumable uploads). Named volumes mounted there start with this ownership.
+RUN mkdir -p uploads processed tus-uploads && chown node:node uploads processed tus-uploads
 USER node
 # 3000: the API; 9464: a worker's GET /metrics (WORKER_METRICS_PORT).
 EXPOSE 3000 9464

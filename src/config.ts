@@ -49,6 +49,10 @@ const EnvSchema = z
     MAX_FILE_SIZE_MB: z.coerce.number().positive().max(1024).default(5),
     MAX_INPUT_PIXELS: int().positive().default(100_000_000),
     ALLOW_SVG: flag().default(false),
+    // Resumable (tus) uploads: partial uploads stay on the API's disk until completed or expired.
+    RESUMABLE_DIR: z.string().min(1).optional(),
+    MAX_RESUMABLE_SIZE_MB: z.coerce.number().positive().max(100 * 1024).default(100),
+    RESUMABLE_EXPIRY_HOURS: z.coerce.number().positive().default(24),
     CORS_ORIGIN: z.string().optional(),
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
     HTTP_DRAIN_MS: int().nonnegative().default(10_000),
@@ -113,6 +117,10 @@ const EnvSchema = z
     if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
       ctx.addIssue({ code: 'custom', path: [env.S3_ACCESS_KEY_ID === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (neither: the AWS default credential chain)' });
     }
+    const resumable = env.RESUMABLE_DIR === undefined ? undefined : path.resolve(env.RESUMABLE_DIR);
+    if (resumable !== undefined && [env.UPLOAD_DIR, env.PROCESSED_DIR].some((dir) => path.resolve(dir) === resumable)) {
+      ctx.addIssue({ code: 'custom', path: ['RESUMABLE_DIR'], message: 'must differ from UPLOAD_DIR and PROCESSED_DIR, whose sweeps would remove uploads still arriving' });
+    }
     if (env.ORPHAN_GRACE_MS !== undefined && env.ORPHAN_GRACE_MS <= env.REQUEST_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -168,6 +176,13 @@ const EnvSchema = z
             },
           }
         : { driver: 'local' as const },
+    /** tus uploads (POST /uploads/tus): where their parts are written, how large one may be, and when an unfinished or uncompleted one is removed. */
+    resumable: {
+      // Beside the upload directory by default, so handing a finished upload over is a hard link on the same disk.
+      dir: path.resolve(env.RESUMABLE_DIR ?? path.join(path.dirname(path.resolve(env.UPLOAD_DIR)), 'tus-uploads')),
+      maxSizeBytes: Math.floor(env.MAX_RESUMABLE_SIZE_MB * 1024 * 1024),
+      expiryMs: Math.round(env.RESUMABLE_EXPIRY_HOURS * 3_600_000),
+    },
     transform: {
       /** Added to (or replacing) the built-in presets; read and checked by loadConfig. */
       presets: NO_PRESETS,

@@ -16,6 +16,7 @@ import { jobsRouter } from './routes/jobs';
 import { limitsRouter } from './routes/limits';
 import { metricsRouter } from './routes/metrics';
 import { presetsRouter } from './routes/presets';
+import { resumableUploadsRouter, tusRouter } from './routes/resumable-uploads';
 import { uploadsRouter } from './routes/uploads';
 import { urlsRouter } from './routes/urls';
 import { webhooksRouter } from './routes/webhooks';
@@ -57,11 +58,14 @@ export function createApp(deps: AppDeps): Express {
   app.use(urlsRouter(deps, registry));
   // Before it too: a direct upload's file list is sized by MAX_FILES.
   app.use(directUploadsRouter(deps, registry));
+  // tus reads its request bodies itself.
+  app.use(tusRouter(deps, registry));
   // Other routes get this small limit rather than the default 100 KB.
   app.use(express.json({ limit: '16kb' }));
 
   app.use(healthRouter(deps, registry));
   app.use(uploadsRouter(deps, registry));
+  app.use(resumableUploadsRouter(deps, registry));
   app.use(batchesRouter(deps, registry));
   app.use(jobsRouter(deps, registry));
   app.use(presetsRouter(deps, registry));

@@ -17,6 +17,9 @@ import type { AppDeps } from './deps';
 import { createDirectUploadStore } from './direct-upload-store';
 import { createIdempotencyStore } from './idempotency-store';
 import { InFlight } from './in-flight';
+import { createResumableStore } from './resumable-store';
+import { startResumableSweep } from './resumable-sweep';
+import { createUploadClaims } from './upload-claims';
 import { watchQueueEvents } from './queue-events';
 
 export interface ApiContext {
@@ -35,7 +38,7 @@ export interface ApiContext {
   readonly closeSteps: readonly ShutdownStep[];
 }
 
-const IDEMPOTENCY_CLAIM_MARGIN_MS = 15_000;
+const REQUEST_CLAIM_MARGIN_MS = 15_000;
 
 /** Opens the API's connections and builds the app from config; used by main.ts and by tests. */
 export function composeApi(config: Config, logger: Logger): ApiContext {
@@ -46,6 +49,8 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const key = imageEventsKey(config.redis.prefix);
   const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
+  const resumable = createResumableStore(config.resumable, logger);
+  const stopSweep = startResumableSweep(resumable, logger);
   const metrics = createApiMetrics(createMetricsRegistry(), {
     queueCounts: async () => {
       const [images, deadLetters, webhooks] = await Promise.all([ports.queue.getJobCounts(), ports.deadLetters.getJobCounts(), ports.webhooks.getJobCounts()]);
@@ -80,9 +85,20 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     idempotency: createIdempotencyStore(ports.redis, {
       prefix: config.redis.prefix,
       // Node ends a request after REQUEST_TIMEOUT_MS; the margin covers enqueueing after the last byte (a few Redis replies of at most 2 s).
-      claimTtlMs: config.http.requestTimeoutMs + IDEMPOTENCY_CLAIM_MARGIN_MS,
+      claimTtlMs: config.http.requestTimeoutMs + REQUEST_CLAIM_MARGIN_MS,
       replayTtlMs: 24 * 3600 * 1000,
     }),
+    resumable: {
+      store: resumable,
+      claims: createUploadClaims(ports.redis, {
+        prefix: config.redis.prefix,
+        pendingTtlMs: config.http.requestTimeoutMs + REQUEST_CLAIM_MARGIN_MS,
+        usedTtlMs: config.resumable.expiryMs,
+      }),
+      uploads: ports.files.uploads,
+      limits: { maxFileSizeBytes: config.resumable.maxSizeBytes, maxInputPixels: config.uploads.maxInputPixels, allowSvg: config.uploads.allowSvg },
+      maxFiles: config.uploads.maxFiles,
+    },
     metrics,
     metricsToken: config.metrics.token,
   };
@@ -95,6 +111,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     closeSteps: [
       endStreams,
       ['uploads in flight', () => deps.inFlight.idle()],
+      ['resumable sweep', stopSweep],
       ['queue events', () => closeUnlessDown(eventsRedis, () => events.close())],
       ['events redis', () => closeRedis(eventsRedis)],
       ...ports.closeSteps,

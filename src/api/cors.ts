@@ -10,9 +10,10 @@ export function corsFor(allowed: string | undefined): RequestHandler {
   if (origins.length === 0) return (_req, _res, next) => next();
   return cors({
     origin: origins.includes('*') ? '*' : origins,
-    methods: ['GET', 'POST'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id', 'Idempotency-Key'],
-    exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed'],
+    // PATCH, HEAD, DELETE and the Tus-/Upload- headers: the tus endpoint (/uploads/tus), whose clients read its offsets.
+    methods: ['GET', 'POST', 'HEAD', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id', 'Idempotency-Key', 'Tus-Resumable', 'Upload-Length', 'Upload-Offset', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Concat', 'X-HTTP-Method-Override'],
+    exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed', 'Tus-Resumable', 'Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Expires'],
     maxAge: 600,
   });
 }

@@ -7,6 +7,7 @@ import type { IdempotencyStore } from './idempotency-store';
 import type { InFlight } from './in-flight';
 import type { FileStore } from '../storage/file-store';
 import type { UploadLimits } from './multipart';
+import type { ResumableDeps } from './resumable-batch';
 
 /** Everything the HTTP layer needs, built by compose.ts (or by a test) and handed to createApp. */
 export interface AppDeps {
@@ -29,6 +30,8 @@ export interface AppDeps {
   readonly directUploads: DirectUploadStore;
   /** Idempotency-Key claims and stored responses of the upload routes. */
   readonly idempotency: IdempotencyStore;
+  /** tus uploads (/uploads/tus) and their completion into batches. */
+  readonly resumable: ResumableDeps;
   /** What GET /metrics serves, and the recorders the middleware, the upload routes and the error handler feed. */
   readonly metrics: ApiMetrics;
   /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */

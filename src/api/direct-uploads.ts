@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mimeTypeOf } from '../pipeline';
+import { acceptedTypes, describeAcceptedTypes } from '../core/accepted-types';
+import { checkStoredUploads } from '../core/check-stored-uploads';
+import { AppError } from '../core/errors';
 import type { IncomingImage } from '../core/imgflow';
+import { mimeTypeOf } from '../pipeline';
 import type { FileStore, SignedRequest } from '../storage/file-store';
 import type { DirectUploadSession, DirectUploadStore } from './direct-upload-store';
 import { HttpError } from './errors';
-import { assertPixelLimit } from './image-dimensions';
-import { acceptedTypes, checkImageHeader, describeAcceptedTypes } from './image-sniffer';
 import { sanitizeOriginalName, type UploadLimits } from './multipart';
 
 /** A file as a client declares it before uploading it. */
@@ -26,9 +27,6 @@ export interface DirectUploadDeps {
   readonly sessions: DirectUploadStore;
   readonly limits: UploadLimits;
 }
-
-/** One ranged read: enough for the magic bytes and, for most files, the declared size. */
-const FIRST_READ = 64 * 1024;
 
 /** The store's signing, or 501: only object storage lets a client upload around the API. */
 export function signingStore(store: FileStore): Required<Pick<FileStore, 'signPut'>> & { readonly ttlSeconds: number } {
@@ -67,18 +65,6 @@ export async function startDirectUpload(deps: DirectUploadDeps, files: readonly 
   return { uploadId: session.uploadId, expiresAt: session.expiresAt, files: session.files.map((f, i) => ({ fileId: f.fileId, method: 'PUT', ...(signed[i] as SignedRequest) })) };
 }
 
-/** A stored file checked as multipart checks one as it streams in: size, magic bytes, declared pixels. */
-async function checkStoredFile(deps: DirectUploadDeps, file: DirectUploadSession['files'][number], size: number): Promise<IncomingImage> {
-  const { store, limits } = deps;
-  if (size > limits.maxFileSizeBytes) throw new HttpError('FILE_TOO_LARGE', `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but '${file.name}' is ${size}`);
-  if (size !== file.size) throw new HttpError('UPLOAD_SIZE_MISMATCH', `Expected '${file.name}' to be the ${file.size} bytes declared but ${size} were uploaded`);
-  const head = await store.readStart(file.fileId, FIRST_READ);
-  const type = checkImageHeader(head, limits.allowSvg);
-  const readStart = (bytes: number) => (bytes <= head.length || head.length < FIRST_READ ? Promise.resolve(head.subarray(0, bytes)) : store.readStart(file.fileId, bytes));
-  const declaredSize = await assertPixelLimit(readStart, size, limits.maxInputPixels);
-  return { originalName: file.name, storedName: file.fileId, size, type, declaredSize };
-}
-
 /**
  * Claims the session's one completion and checks every file; `submit` then queues the batch.
  * All or nothing, like multipart: a refused file removes every file of the session and the
@@ -97,9 +83,13 @@ export async function completeDirectUpload<T>(deps: DirectUploadDeps, uploadId: 
     const sizes = await Promise.all(session.files.map((f) => deps.store.stat(f.fileId)));
     const missing = session.files.filter((_, i) => sizes[i] === undefined).map((f) => `'${f.name}'`);
     if (missing.length) throw new HttpError('UPLOAD_INCOMPLETE', `Expected every file to be uploaded first but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not`);
-    images = await Promise.all(session.files.map((f, i) => checkStoredFile(deps, f, sizes[i]?.size ?? 0)));
+    // S3 and MinIO hold a PUT to its signed Content-Length; s3rver does not, so the API checks too.
+    const mismatch = session.files.find((f, i) => sizes[i]?.size !== f.size);
+    if (mismatch) throw new HttpError('UPLOAD_SIZE_MISMATCH', `Expected '${mismatch.name}' to be the ${mismatch.size} bytes declared but ${sizes[session.files.indexOf(mismatch)]?.size} were uploaded`);
+    images = await checkStoredUploads(deps.store, session.files.map((f) => ({ storedName: f.fileId, originalName: f.name })), deps.limits);
   } catch (err) {
-    if (err instanceof HttpError && err.code !== 'UPLOAD_INCOMPLETE') {
+    const refused = err instanceof AppError || (err instanceof HttpError && err.code !== 'UPLOAD_INCOMPLETE');
+    if (refused) {
       await Promise.all(session.files.map((f) => deps.store.remove(f.fileId).catch(() => undefined)));
       await deps.sessions.drop(session);
     } else {

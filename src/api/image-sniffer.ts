@@ -1,33 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { detectImageType, HEADER_BYTES, IMAGE_TYPES, type ImageType } from '../pipeline';
+import { acceptedTypes, notAnImageDetail } from '../core/accepted-types';
+import { detectImageType, HEADER_BYTES, type ImageType } from '../pipeline';
 import { HttpError } from './errors';
-
-const DISPLAY_NAMES: Record<ImageType, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'GIF', webp: 'WebP', tiff: 'TIFF', avif: 'AVIF', svg: 'SVG' };
-
-/** The types an upload may have; SVG only when allowed, since it can reference external resources. */
-export function acceptedTypes(allowSvg: boolean): readonly ImageType[] {
-  return IMAGE_TYPES.filter((type) => type !== 'svg' || allowSvg);
-}
-
-/** "JPEG, PNG, … or TIFF": the one wording of the accepted types, for error details and the API docs. */
-export function describeAcceptedTypes(allowSvg: boolean): string {
-  const names = acceptedTypes(allowSvg).map((type) => DISPLAY_NAMES[type]);
-  return `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
-}
-
-/**
- * The type of an upload from its first bytes (HEADER_BYTES are enough), or the refusal an
- * upload of something else gets: what the sniffer checks while a file streams in, and what a
- * direct upload's first bytes are checked with once it is in the bucket.
- */
-export function checkImageHeader(header: Buffer, allowSvg: boolean): ImageType {
-  if (header.length === 0) throw new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The file is empty');
-  const type = detectImageType(header);
-  if (type === undefined || !acceptedTypes(allowSvg).includes(type)) {
-    throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `Expected a ${describeAcceptedTypes(allowSvg)} image (checked by content, not by name)`);
-  }
-  return type;
-}
 
 /** Passes bytes through unchanged, and fails the stream as soon as the first bytes are not an image. */
 export class ImageSniffer extends Transform {
@@ -35,9 +9,11 @@ export class ImageSniffer extends Transform {
   bytes = 0;
   private header: Buffer[] = [];
   private headerLength = 0;
+  private readonly accepted: ReadonlySet<ImageType>;
 
   constructor(private readonly allowSvg: boolean) {
     super();
+    this.accepted = new Set(acceptedTypes(allowSvg));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -60,12 +36,10 @@ export class ImageSniffer extends Transform {
   }
 
   private check(): HttpError | undefined {
-    try {
-      this.detected = checkImageHeader(Buffer.concat(this.header), this.allowSvg);
-      return undefined;
-    } catch (err) {
-      if (err instanceof HttpError) return err;
-      throw err;
-    }
+    if (this.bytes === 0) return new HttpError('UNSUPPORTED_MEDIA_TYPE', notAnImageDetail(this.allowSvg, true));
+    const type = detectImageType(Buffer.concat(this.header));
+    if (type === undefined || !this.accepted.has(type)) return new HttpError('UNSUPPORTED_MEDIA_TYPE', notAnImageDetail(this.allowSvg, false));
+    this.detected = type;
+    return undefined;
   }
 }

@@ -34,6 +34,11 @@ export interface FileStore {
   readStart(name: string, bytes: number): Promise<Buffer>;
   /** Atomically: a reader sees the previous file or the complete new one, never a part. */
   write(name: string, data: Buffer | Readable, options?: WriteOptions): Promise<void>;
+  /**
+   * Stores a finished file from this machine's disk under `name`, leaving the source in place;
+   * it counts as written now. Resumable uploads arrive this way, however large.
+   */
+  importFile(name: string, localPath: string): Promise<void>;
   /** A stream of the file; rejects with code ENOENT when there is none. */
   open(name: string): Promise<Readable>;
   /** Undefined when there is no such file. */

@@ -10,6 +10,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FileStore } from './file-store';
 import { StorageUnavailableError } from './storage-unavailable';
@@ -92,7 +93,7 @@ export function createS3FileStore(client: S3Client, options: { readonly bucket: 
     return Buffer.concat(chunks);
   };
 
-  return {
+  const store: FileStore = {
     signedUrlTtlSeconds: urlTtlSeconds,
     read: async (name) => readAll(await get(name)),
     async readStart(name, bytes) {
@@ -120,6 +121,8 @@ export function createS3FileStore(client: S3Client, options: { readonly bucket: 
         throw sourceError ?? storageError(err, `put ${name}`);
       }
     },
+    // Streamed in parts (lib-storage): a resumable upload can be larger than memory.
+    importFile: (name, localPath) => store.write(name, createReadStream(localPath)),
     open: (name) => get(name),
     async stat(name) {
       try {
@@ -158,4 +161,5 @@ export function createS3FileStore(client: S3Client, options: { readonly bucket: 
       return { url, headers: { 'Content-Type': file.contentType } };
     },
   };
+  return store;
 }

@@ -117,7 +117,9 @@ describe('STORAGE_DRIVER=s3: an API and two workers that share only Redis and th
 
   it('leaves no file on any machine, and no upload in the bucket once its job is done', async () => {
     for (const { cwd } of machines) {
-      expect({ cwd, files: readdirSync(cwd) }).toEqual({ cwd, files: [] });
+      // The API's one directory is where tus parts arrive (RESUMABLE_DIR); none were sent here.
+      const tus = path.join(cwd, 'tus-uploads');
+      expect({ cwd, files: readdirSync(cwd).filter((f) => f !== 'tus-uploads'), tus: existsSync(tus) ? readdirSync(tus) : [] }).toEqual({ cwd, files: [], tus: [] });
       expect(existsSync(path.join(cwd, 'uploads')) || existsSync(path.join(cwd, 'processed'))).toBe(false);
     }
     const listing = await waitFor(async () => {

@@ -63,7 +63,9 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
         ...problemResponses(COMPLETE_ERRORS),
       },
     },
-    async (req, res) => {
+    async (req, res, next) => {
+      // POST /uploads/tus/complete is the resumable uploads' (mounted later, after the JSON parser).
+      if (req.params.uploadId === 'tus') return next();
       const { uploadId } = parseParams(UploadIdParams, req.params);
       signingStore(deps.uploadStore);
       await readJson(req, res);

@@ -6,7 +6,7 @@ import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempotent';
-import { describeAcceptedTypes } from '../image-sniffer';
+import { describeAcceptedTypes } from '../../core/accepted-types';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
 import { binary, json, problemResponses } from '../openapi';
 import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';

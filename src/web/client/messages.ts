@@ -67,6 +67,10 @@ export const PROBLEM_SENTENCES: Readonly<Record<string, Sentence>> = {
   ROUTE_NOT_FOUND: 'There is nothing at this address.',
   IDEMPOTENCY_IN_PROGRESS: 'This upload is already being received. Wait a moment.',
   RESULT_EXPIRED: 'This result has been removed from the server to save space. Upload the image again.',
+  UPLOAD_NOT_FOUND: 'This upload is no longer on the server. Upload the image again.',
+  UPLOAD_EXPIRED: 'This upload was left unfinished for too long and has expired. Upload the image again.',
+  UPLOAD_INCOMPLETE: 'This upload has not finished yet. Let it finish, then try again.',
+  UPLOAD_ALREADY_USED: 'This upload has already been sent for processing.',
   TOO_MANY_FILES: (c) => `Too many images for one upload${perUpload(c)}. Upload the rest in another go.`,
   FILE_TOO_LARGE: (c) => `This file is too large${perFile(c)}.`,
   TOO_MANY_PARTS: (c) => `Too many images for one upload${perUpload(c)}. Upload the rest in another go.`,
@@ -77,11 +81,10 @@ export const PROBLEM_SENTENCES: Readonly<Record<string, Sentence>> = {
   TOO_MANY_PIXELS: 'This image has too many pixels for the server to open safely. Use a smaller version.',
   QUEUE_UNAVAILABLE: 'The server is busy or partly down right now. Try again in a minute.',
   STORAGE_UNAVAILABLE: 'The server cannot store files right now. Try again in a minute.',
-  // Direct uploads (POST /uploads): the page uploads through /process-images, so these reach it only from other clients.
+  // Direct uploads (POST /uploads; UPLOAD_NOT_FOUND and UPLOAD_INCOMPLETE are shared with tus, above):
+  // the page uploads through /process-images, so these reach it only from other clients.
   DIRECT_UPLOADS_UNSUPPORTED: 'This server takes uploads through the page only.',
-  UPLOAD_NOT_FOUND: 'This upload has expired. Upload the images again.',
   UPLOAD_ALREADY_COMPLETED: 'This upload has already been sent for processing.',
-  UPLOAD_INCOMPLETE: 'Not every image of this upload has arrived yet.',
   UPLOAD_SIZE_MISMATCH: 'An image arrived with another size than announced. Upload it again.',
   SHUTTING_DOWN: 'The server is restarting. Try again in a minute.',
   INTERNAL_ERROR: 'Something went wrong on the server. Try again; if it keeps happening, tell the people who run it.',
