@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import * as tus from 'tus-js-client';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_SPEC } from '../../src/pipeline';
@@ -113,6 +114,27 @@ describe('STORAGE_DRIVER=s3: an API and two workers that share only Redis and th
     expect(res.headers.get('content-disposition')).toMatch(/^inline; filename="jpegExif1\.jpg"/);
     const bytes = Buffer.from(await res.arrayBuffer());
     expect(bytes.subarray(0, 3).toString('hex')).toBe('ffd8ff');
+  });
+
+  it('completes a resumable (tus) upload: its parts on the API\'s disk, then streamed into the bucket', async () => {
+    const image = readFileSync(fixtures.photoJpeg);
+    const uploadUrl = await new Promise<string>((resolve, reject) => {
+      const upload = new tus.Upload(image, {
+        endpoint: `${api.baseUrl}/uploads/tus`,
+        metadata: { filename: 'flowers.jpeg' },
+        retryDelays: [],
+        onSuccess: () => (upload.url ? resolve(upload.url) : reject(new Error('no upload URL'))),
+        onError: reject,
+      });
+      upload.start();
+    });
+    const res = await fetch(`${api.baseUrl}/uploads/tus/complete`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ uploadIds: [uploadUrl.split('/').pop()] }) });
+    expect(res.status).toBe(202);
+    const { batchId, jobs } = (await res.json()) as Accepted;
+    await waitFor(async () => (await batchOf(batchId)).status === 'completed', { timeoutMs: 60_000, what: 'the tus batch' });
+    const redirect = await fetch(`${api.baseUrl}/jobs/${jobs[0]?.jobId}/result`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect((await fetch(redirect.headers.get('location') as string)).status).toBe(200);
   });
 
   it('leaves no file on any machine, and no upload in the bucket once its job is done', async () => {
