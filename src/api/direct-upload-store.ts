@@ -1,6 +1,7 @@
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
 import { z } from 'zod';
 import { directUploadFileKey, directUploadKey } from '../queue/direct-upload-keys';
+import type { RedisClient } from '../queue/redis-target';
 
 export const DirectUploadSession = z.object({
   uploadId: z.uuid(),
@@ -39,7 +40,7 @@ if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ttl) then return 'claimed' end
 return 'taken'
 `;
 
-export function createDirectUploadStore(redis: Redis, options: { readonly prefix: string }): DirectUploadStore {
+export function createDirectUploadStore(redis: RedisClient, options: { readonly prefix: string }): DirectUploadStore {
   const key = (uploadId: string) => directUploadKey(options.prefix, uploadId);
   const claimKey = (uploadId: string) => `${key(uploadId)}:claim`;
   const fileKeys = (session: DirectUploadSession) => session.files.map((f) => directUploadFileKey(options.prefix, f.fileId));

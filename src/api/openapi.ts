@@ -35,6 +35,11 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     scheme: 'bearer',
     description: 'ADMIN_TOKEN; required on operator routes. A server without one refuses them (401), whatever NODE_ENV says.',
   });
+  registry.registerComponent('securitySchemes', 'adminBasic', {
+    type: 'http',
+    scheme: 'basic',
+    description: 'Any user name with ADMIN_TOKEN as the password; accepted by the queue dashboard, for browsers.',
+  });
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',
     scheme: 'bearer',

@@ -1,5 +1,6 @@
 import { QueueKeys } from 'bullmq';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from './redis-target';
 import { z } from 'zod';
 import { BATCH_FINISHED_EVENT, EVENTS_MAX_LEN, imageEventsKey } from './events';
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
@@ -146,7 +147,7 @@ export interface BatchStore {
  * inputs are kept, so a long backlog does not lose it); once every file has an outcome it lives
  * `ttlSeconds` more.
  */
-export function createBatchStore(redis: Redis, options: { prefix: string; ttlSeconds: number; pendingTtlSeconds?: number }): BatchStore {
+export function createBatchStore(redis: RedisClient, options: { prefix: string; ttlSeconds: number; pendingTtlSeconds?: number }): BatchStore {
   const pendingTtl = Math.max(options.pendingTtlSeconds ?? 7 * 24 * 3600, options.ttlSeconds);
   const keys = new QueueKeys(options.prefix);
   const keyOf = (batchId: string) => keys.toKey(IMAGE_QUEUE, `batch:${batchId}`);

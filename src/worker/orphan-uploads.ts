@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 import type { FileStore } from '../storage/file-store';
 
@@ -9,7 +9,7 @@ export interface OrphanSweepDeps {
   readonly store: FileStore;
   /** Files modified more recently are never touched: they may belong to an upload not yet enqueued. */
   readonly graceMs: number;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The image queue, the dead-letter queue and the direct uploads' file keys: a job, a letter or a live session naming the file keeps it. */
   readonly queues: readonly { toKey(id: string): string }[];
 }
