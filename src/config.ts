@@ -12,7 +12,7 @@ const NO_PRESETS: PresetsFile = {};
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
-const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET', 'METRICS_TOKEN']);
+const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET', 'METRICS_TOKEN', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY']);
 /** A Standard Webhooks secret: `whsec_` and 24–64 random bytes in base64, as the specification asks. */
 const isWebhookSecret = (text: string) => {
   const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(text)?.[1];
@@ -56,6 +56,16 @@ const EnvSchema = z
     QUEUE_PREFIX: z.string().regex(/^[\w.{}-]+$/, 'letters, digits, _ . - { } only').default('{imgflow}'),
     REDIS_LOST_EXIT_S: int().positive().default(60),
 
+    STORAGE_DRIVER: z.enum(['local', 's3']).default('local'),
+    S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
+    S3_REGION: z.string().min(1).default('us-east-1'),
+    S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name: 3–63 of a-z 0-9 . -').optional(),
+    S3_PREFIX: z.string().regex(/^([\w.-]+\/)*$/, "empty, or path segments of letters, digits, _ . - each ending in '/'").default(''),
+    S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+    S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+    S3_FORCE_PATH_STYLE: flag().default(false),
+    // Long enough to start a download or a direct upload, short enough that a leaked URL soon stops working (S3's limit is 7 days).
+    S3_URL_TTL_S: int().min(1).max(604_800).default(900),
     UPLOAD_DIR: z.string().min(1).default('uploads'),
     PROCESSED_DIR: z.string().min(1).default('processed'),
     MAX_FILES: int().min(1).max(1000).default(10),
@@ -128,6 +138,12 @@ const EnvSchema = z
     WORKER_NICE: int().min(0).max(19).default(10),
   })
   .superRefine((env, ctx) => {
+    if (env.STORAGE_DRIVER === 's3' && env.S3_BUCKET === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['S3_BUCKET'], message: 'is required when STORAGE_DRIVER is s3' });
+    }
+    if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [env.S3_ACCESS_KEY_ID === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (neither: the AWS default credential chain)' });
+    }
     if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'set either REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both' });
     }
@@ -189,6 +205,23 @@ const EnvSchema = z
       allowSvg: env.ALLOW_SVG,
     },
     processedDir: path.resolve(env.PROCESSED_DIR),
+    /** Where uploads and outputs live: UPLOAD_DIR and PROCESSED_DIR, or one bucket under `uploads/` and `processed/`. */
+    storage:
+      env.STORAGE_DRIVER === 's3' && env.S3_BUCKET !== undefined
+        ? {
+            driver: 's3' as const,
+            s3: {
+              endpoint: env.S3_ENDPOINT,
+              region: env.S3_REGION,
+              bucket: env.S3_BUCKET,
+              prefix: env.S3_PREFIX,
+              accessKeyId: env.S3_ACCESS_KEY_ID,
+              secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+              forcePathStyle: env.S3_FORCE_PATH_STYLE,
+              urlTtlSeconds: env.S3_URL_TTL_S,
+            },
+          }
+        : { driver: 'local' as const },
     /** tus uploads (POST /uploads/tus): where their parts are written, how large one may be, and when an unfinished or uncompleted one is removed. */
     resumable: {
       // Beside the upload directory by default, so handing a finished upload over is a hard link on the same disk.

@@ -11,6 +11,7 @@ import { queueDashboard } from './queue-dashboard';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
+import { directUploadsRouter } from './routes/direct-uploads';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { limitsRouter } from './routes/limits';
@@ -58,6 +59,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(corsFor(deps.corsOrigin));
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
   app.use(urlsRouter(deps, registry));
+  // Before it too: a direct upload's file list is sized by MAX_FILES.
+  app.use(directUploadsRouter(deps, registry));
   // tus reads its request bodies itself.
   app.use(tusRouter(deps, registry));
   // Other routes get this small limit rather than the default 100 KB.

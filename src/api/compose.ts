@@ -14,6 +14,7 @@ import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
 import type { AppDeps } from './deps';
+import { createDirectUploadStore } from './direct-upload-store';
 import { createIdempotencyStore } from './idempotency-store';
 import { InFlight } from './in-flight';
 import { createResumableStore } from './resumable-store';
@@ -74,6 +75,8 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       urls: { maxUrls: config.urls.maxUrls },
     }, fanOut),
     uploads: config.uploads,
+    uploadStore: ports.files.uploads,
+    directUploads: createDirectUploadStore(ports.redis, { prefix: config.redis.prefix }),
     urls: config.urls,
     maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,

@@ -2,9 +2,11 @@ import type { Logger } from 'pino';
 import type { Imgflow } from '../core/imgflow';
 import type { ApiMetrics } from '../metrics/api-metrics';
 import type { AdminAccess } from './admin-auth';
+import type { DirectUploadStore } from './direct-upload-store';
 import type { IdempotencyStore } from './idempotency-store';
 import type { DashboardOptions } from './queue-dashboard';
 import type { InFlight } from './in-flight';
+import type { FileStore } from '../storage/file-store';
 import type { UploadLimits } from './multipart';
 import type { ResumableDeps } from './resumable-batch';
 
@@ -14,6 +16,8 @@ export interface AppDeps {
   /** The use cases; routes are adapters over it. */
   readonly imgflow: Imgflow;
   readonly uploads: UploadLimits;
+  /** Where uploads are streamed to: the store the workers read them from. */
+  readonly uploadStore: FileStore;
   /** POST /process-urls: URLs per request (MAX_URLS) and the CSV file's size. */
   readonly urls: { readonly maxUrls: number; readonly maxCsvBytes: number };
   /** Presets per upload (MAX_VARIANTS), published at GET /limits. */
@@ -23,6 +27,8 @@ export interface AppDeps {
   readonly adminAccess: AdminAccess;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
+  /** Sessions of direct uploads (POST /uploads), in Redis. */
+  readonly directUploads: DirectUploadStore;
   /** Idempotency-Key claims and stored responses of the upload routes. */
   readonly idempotency: IdempotencyStore;
   /** tus uploads (/uploads/tus) and their completion into batches. */

@@ -4,6 +4,7 @@ import { AppError } from '../core/errors';
 import { isErrno } from '../errno';
 import { closeAfterAnswer } from './close-early';
 import { isRedisUnavailable } from '../queue/connection';
+import { isStorageUnavailable } from '../storage/storage-unavailable';
 import { sanitizeOriginalName } from './multipart';
 import { HttpError, problems, type ProblemCode } from './errors';
 
@@ -61,6 +62,7 @@ function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientG
     return new HttpError(code, detail[code] ?? err.message, { cause: err });
   }
   if (isRedisUnavailable(err)) return new HttpError('QUEUE_UNAVAILABLE', 'The job queue is unreachable; try again shortly', { cause: err });
+  if (isStorageUnavailable(err)) return new HttpError('STORAGE_UNAVAILABLE', 'The file storage is unreachable; nothing was stored, try again shortly', { cause: err });
   // A path parameter with a broken percent-encoding (/jobs/%E0%A4%A): the router cannot
   // decode it and throws a URIError. That is a malformed id from the client, not a fault here.
   if (err instanceof URIError) return new HttpError('INVALID_ID', 'Expected a UUID v4 in the path but received a malformed percent-encoding', { cause: err });

@@ -23,6 +23,7 @@ export const problems = {
   EMPTY_CSV: { status: 400, title: 'Empty CSV file' },
   NO_URL_COLUMN: { status: 400, title: 'No URL column in the CSV file' },
   MALFORMED_CSV: { status: 400, title: 'Malformed CSV file' },
+  UPLOAD_SIZE_MISMATCH: { status: 400, title: 'Uploaded file size differs from the declared one' },
   UNAUTHORIZED: { status: 401, title: 'Missing or wrong admin token' },
   UNAUTHENTICATED: { status: 401, title: 'Missing or wrong credentials' },
   BATCH_NOT_FOUND: { status: 404, title: 'Batch not found' },
@@ -32,9 +33,10 @@ export const problems = {
   VARIANT_NOT_FOUND: { status: 404, title: 'Variant not found' },
   DELIVERY_NOT_FOUND: { status: 404, title: 'Webhook delivery not found' },
   ROUTE_NOT_FOUND: { status: 404, title: 'Not found' },
-  UPLOAD_NOT_FOUND: { status: 404, title: 'Resumable upload not found' },
+  UPLOAD_NOT_FOUND: { status: 404, title: 'Upload not found' },
   IDEMPOTENCY_IN_PROGRESS: { status: 409, title: 'A request with this Idempotency-Key is still in progress' },
-  UPLOAD_INCOMPLETE: { status: 409, title: 'Resumable upload not finished' },
+  UPLOAD_ALREADY_COMPLETED: { status: 409, title: 'Upload already completed' },
+  UPLOAD_INCOMPLETE: { status: 409, title: 'Upload not finished' },
   UPLOAD_ALREADY_USED: { status: 409, title: 'Resumable upload already in a batch' },
   RESULT_EXPIRED: { status: 410, title: 'Result removed' },
   UPLOAD_EXPIRED: { status: 410, title: 'Resumable upload expired' },
@@ -47,8 +49,10 @@ export const problems = {
   NOT_MULTIPART: { status: 415, title: 'Expected multipart/form-data' },
   TOO_MANY_PIXELS: { status: 422, title: 'Image dimensions too large' },
   QUEUE_UNAVAILABLE: { status: 503, title: 'Queue unavailable' },
+  STORAGE_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
   SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
   INTERNAL_ERROR: { status: 500, title: 'Internal server error' },
+  DIRECT_UPLOADS_UNSUPPORTED: { status: 501, title: 'Direct uploads need object storage' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ProblemCode = keyof typeof problems;

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import type { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { pipeline, type Writable } from 'node:stream';
 import type { Request, Response } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
 import { assertPixelLimit, FIRST_READ } from '../core/pixel-limit';
-import { readFileStart, type ImageType, type Size } from '../pipeline';
-import { pathInStore } from '../storage/local-file-store';
+import type { ImageType, Size } from '../pipeline';
+import type { FileStore } from '../storage/file-store';
 import { closeAfterAnswer } from './close-early';
 import { HttpError } from './errors';
 import { ImageSniffer } from './image-sniffer';
@@ -18,9 +15,8 @@ import { UploadSession } from './upload-session';
 /** A stored upload whose content was sniffed while it streamed to disk. */
 export interface StoredUpload {
   readonly originalName: string;
-  /** Generated name inside the upload directory; never derived from the client's filename. */
+  /** Generated name in the upload store; never derived from the client's filename. */
   readonly storedName: string;
-  readonly path: string;
   readonly size: number;
   readonly type: ImageType;
   /** Upright width and height from the header, when it declares them. */
@@ -34,42 +30,42 @@ function isSniffed(file: Express.Multer.File): file is SniffedFile {
   return 'detectedType' in file && typeof file.detectedType === 'string';
 }
 
-/** multer disk storage that names files itself and rejects non-images while they stream in. */
-function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf: (req: Request) => UploadSession | undefined): StorageEngine {
+/**
+ * A multer storage engine that names files itself, streams each into the upload store (the
+ * disk or a bucket, never whole in memory) and rejects non-images while they stream in.
+ */
+function sniffingStorage(limits: UploadLimits, store: FileStore, inFlight: InFlight, sessionOf: (req: Request) => UploadSession | undefined): StorageEngine {
   return {
     _handleFile(req, file, cb) {
       const session = sessionOf(req);
       const storedName = randomUUID();
-      const filePath = pathInStore(limits.dir, storedName);
       const sniffer = new ImageSniffer(limits.allowSvg, FIRST_READ);
       session?.streams.add(file.stream);
       // busboy only marks the file truncated and goes on reading it; refuse now instead.
       file.stream.once('limit', () => session?.refuse(Object.assign(new MulterError('LIMIT_FILE_SIZE', file.fieldname), { filename: file.originalname })));
       // Tracked until a failed file is deleted too, so shutdown never leaves a partial file behind.
       const work = inFlight.track(async () => {
-        const out = createWriteStream(filePath, { flags: 'wx' });
-        session?.stored.add(filePath);
+        session?.stored.add(storedName);
         let declaredSize: Size | undefined;
         try {
-          await pipeline(file.stream, sniffer, out);
-          // The sniffer kept the first FIRST_READ bytes, so only a deep JPEG header is read back from disk.
+          // A failure of either stream destroys both: the store's write then keeps nothing, and
+          // busboy is not left waiting for a file nobody reads.
+          await store.write(storedName, pipeline(file.stream, sniffer, () => undefined));
+          // The sniffer kept the first FIRST_READ bytes, so only a deep JPEG header is read back.
           const head = sniffer.head();
-          const readStart = (bytes: number) => (bytes <= FIRST_READ ? Promise.resolve(head) : readFileStart(filePath, bytes));
+          const readStart = (bytes: number) => (bytes <= FIRST_READ ? Promise.resolve(head) : store.readStart(storedName, bytes));
           declaredSize = await assertPixelLimit(readStart, sniffer.bytes, limits.maxInputPixels);
         } catch (err) {
-          // pipeline can reject (a part cut off, a stream destroyed) while `out` is still opening
-          // the file; removing it before the open completes would leave an empty file behind.
-          if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
-          await rm(filePath, { force: true });
+          await store.remove(storedName).catch(() => undefined);
           return cb(err);
         }
-        const stored: Partial<SniffedFile> = { destination: limits.dir, filename: storedName, path: filePath, size: sniffer.bytes, detectedType: sniffer.detected, declaredSize };
+        const stored: Partial<SniffedFile> = { filename: storedName, size: sniffer.bytes, detectedType: sniffer.detected, declaredSize };
         cb(null, stored);
       });
       session?.work.push(work);
     },
     _removeFile(_req, file, cb) {
-      rm(file.path, { force: true }).then(() => cb(null), cb);
+      store.remove(file.filename).then(() => cb(null), cb);
     },
   };
 }
@@ -87,7 +83,6 @@ export function sanitizeOriginalName(name: string | undefined): string {
 }
 
 export interface UploadLimits {
-  readonly dir: string;
   readonly maxFiles: number;
   readonly maxFileSizeBytes: number;
   readonly maxInputPixels: number;
@@ -115,11 +110,11 @@ export function maxBodyBytes(maxFiles: number, maxFileSizeBytes: number): number
 type StreamHandler = (req: Request, busboy: Writable) => void;
 
 /**
- * Receives the files of `field`: they stream to disk (never whole in memory) and are sniffed
+ * Receives the files of `field`: they stream to the upload store (never whole in memory) and are sniffed
  * on the way. A rejected request leaves no file behind. A request over a size limit is
  * answered as soon as the limit is crossed, without reading the rest of its body.
  */
-export function createUploadReceiver(field: string, maxCount: number, limits: UploadLimits, inFlight: InFlight): UploadReceiver {
+export function createUploadReceiver(field: string, maxCount: number, limits: UploadLimits, store: FileStore, inFlight: InFlight): UploadReceiver {
   const sessions = new WeakMap<Request, UploadSession>();
   const guardLimits = { maxBodyBytes: maxBodyBytes(maxCount, limits.maxFileSizeBytes), maxPreambleBytes: MAX_PREAMBLE_BYTES };
   const streamHandler: StreamHandler = (req, busboy) => {
@@ -136,7 +131,7 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
   };
   // streamHandler is not in @types/multer yet: multer 2.5 lets the caller feed busboy (multer/index.js).
   const options: multer.Options & { streamHandler: StreamHandler } = {
-    storage: sniffingDiskStorage(limits, inFlight, (req) => sessions.get(req)),
+    storage: sniffingStorage(limits, store, inFlight, (req) => sessions.get(req)),
     // Browsers send file names as raw UTF-8; multer's default (latin1) turns 'café.jpg' into 'cafÃ©.jpg'.
     defParamCharset: 'utf8',
     limits: { ...FORM_LIMITS, fileSize: limits.maxFileSizeBytes, files: maxCount, parts: maxCount + FORM_LIMITS.fields },
@@ -163,7 +158,7 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
       // On a truncated body multer answers as soon as the file stream fails, before the engine
       // has deleted the partial file; and a refused request does not wait for multer at all.
       session.close();
-      await session.discard();
+      await session.discard((name) => store.remove(name));
       // The route's own limit, which the catalogue's generic message cannot know.
       if (err instanceof MulterError && err.code === 'LIMIT_FILE_COUNT') {
         throw new HttpError('TOO_MANY_FILES', `Expected at most ${maxCount} file${maxCount === 1 ? '' : 's'} in the '${field}' field`, { cause: err });
@@ -179,7 +174,6 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
     return files.map((f) => ({
       originalName: sanitizeOriginalName(f.originalname),
       storedName: f.filename,
-      path: f.path,
       size: f.size,
       type: f.detectedType,
       declaredSize: f.declaredSize,
@@ -188,6 +182,6 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
 }
 
 /** Removes stored uploads of a request that was not accepted after all. */
-export async function discardUploads(uploads: readonly StoredUpload[]): Promise<void> {
-  await Promise.all(uploads.map((u) => rm(u.path, { force: true })));
+export async function discardUploads(store: FileStore, uploads: readonly StoredUpload[]): Promise<void> {
+  await Promise.all(uploads.map((u) => store.remove(u.storedName)));
 }

@@ -11,6 +11,7 @@ const uuid = (description: string) => z.uuid({ version: 'v4' }).meta({ descripti
 
 export const BatchParams = z.object({ batchId: uuid('Batch id returned by POST /process-images') });
 export const JobParams = z.object({ jobId: uuid('Job id: one per uploaded file') });
+export const UploadIdParams = z.object({ uploadId: uuid('Upload id returned by POST /uploads') });
 export const DeadLetterParams = z.object({ id: uuid('Dead letter id (the failed job id)') });
 export const DeadLetterQuery = z.object({
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
@@ -90,6 +91,7 @@ export type Presets = z.infer<typeof Presets>;
 
 export const ResultQuery = z.object({
   variant: z.string().regex(VARIANT_NAME).optional().meta({ description: 'Which variant to serve (`result.variants[].name`); default: the first' }),
+  proxy: z.enum(['true', 'false']).optional().transform((v) => v === 'true').meta({ description: 'With object storage: `true` streams the image through the API instead of answering 302 to a signed URL' }),
 });
 
 export const ImageResult = ImageJobResult.meta({ id: 'ImageResult', description: 'The processed image; outputPath is relative to the processed directory' });
@@ -246,6 +248,41 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.in
   const issues = parsed.error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; ');
   throw new HttpError('INVALID_REQUEST', `Invalid query string: ${issues}`);
 }
+
+export const DirectUploadRequest = z
+  .object({
+    files: z
+      .array(
+        z.object({
+          name: z.string().max(1024).meta({ description: 'The file\'s name, shown back as its originalName' }),
+          size: z.number().int().positive().meta({ description: 'Its size in bytes: the PUT must send exactly this many' }),
+          contentType: z.string().meta({ description: 'One of GET /limits\' acceptedTypes; the PUT sends it as Content-Type. The content decides, checked at completion', example: 'image/jpeg' }),
+        }),
+      )
+      .meta({ description: '1–MAX_FILES files of at most MAX_FILE_SIZE_MB each' }),
+  })
+  .meta({ id: 'DirectUploadRequest' });
+
+export const DirectUploadStarted = z
+  .object({
+    uploadId: z.uuid(),
+    expiresAt: z.string().meta({ description: 'When the URLs stop working (S3_URL_TTL_S from now); complete within as long again' }),
+    files: z.array(
+      z.object({
+        fileId: z.uuid().meta({ description: 'The file\'s id; its job id once completed' }),
+        url: z.string().meta({ description: 'A signed URL of the bucket to PUT the file\'s bytes to' }),
+        method: z.literal('PUT'),
+        headers: z.record(z.string(), z.string()).meta({ description: 'Headers the PUT must send (Content-Type)', example: { 'Content-Type': 'image/jpeg' } }),
+      }),
+    ),
+  })
+  .meta({ id: 'DirectUploadStarted', description: 'PUT each file to its URL, then POST /uploads/{uploadId}/complete' });
+export type DirectUploadStarted = z.infer<typeof DirectUploadStarted>;
+
+/** POST /uploads/{uploadId}/complete: the upload routes' fields as JSON, `variants` also as an array and `options` as an object. */
+export const CompleteUploadBody = UploadFields.extend({
+  variants: z.union([z.string(), z.array(z.string())]).optional().meta({ description: 'Preset names, comma-separated or as an array' }),
+}).meta({ id: 'CompleteUploadBody' });
 
 export const UploadLimitsBody = z
   .object({

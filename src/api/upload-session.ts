@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import type { Request } from 'express';
 import type { MultipartGuard } from './multipart-guard';
@@ -50,12 +49,12 @@ export class UploadSession {
   }
 
   /** Waits for every file the engine started, then removes every file it stored. */
-  async discard(): Promise<void> {
+  async discard(remove: (name: string) => Promise<void>): Promise<void> {
     for (let seen = -1; seen !== this.work.length; ) {
       seen = this.work.length;
       await Promise.allSettled(this.work);
     }
-    await Promise.all([...this.stored].map((p) => rm(p, { force: true })));
+    await Promise.all([...this.stored].map((name) => remove(name).catch(() => undefined)));
   }
 
   /** Ends any stream the request left open, so no write waits on it. */

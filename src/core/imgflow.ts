@@ -1,3 +1,5 @@
+import type { Readable } from 'node:stream';
+import { isErrno } from '../errno';
 import { checkOutboundUrl, OutboundRefusedError } from '../net';
 import { listDeliveries, replayDelivery, type Delivery } from '../notify/deliveries';
 import type { OutputFormat, Size } from '../pipeline';
@@ -21,10 +23,14 @@ export interface ResultFile {
   readonly jobId: string;
   readonly variant: string;
   readonly format: OutputFormat;
-  readonly path: string;
+  /** Its name in the outputs store. */
+  readonly name: string;
   /** The client's file name, sanitised: for a download name. */
   readonly originalName: string;
 }
+
+/** Where a result's bytes come from: a signed URL to send the client to, a file on this disk, or a stream. */
+export type ResultSource = { readonly redirect: string } | { readonly path: string } | { readonly stream: Readable };
 
 /** An uploaded image, with the size its header declares when that could be read (for the output-size limit). */
 export interface IncomingImage extends UploadedImage {
@@ -63,6 +69,11 @@ export interface Imgflow {
   getJob(jobId: string): Promise<JobStatus>;
   /** Where a completed job's output is (the first variant unless named); RESULT_NOT_READY until then. */
   findResult(jobId: string, variant?: string): Promise<ResultFile>;
+  /**
+   * How to send a result: a signed URL where the store makes them (unless `proxy`), else its
+   * local path or a stream of it; the headers are the ones a signed URL must answer with. RESULT_EXPIRED once retention removed it.
+   */
+  resultSource(result: ResultFile, options: { readonly proxy: boolean; readonly contentType: string; readonly contentDisposition: string }): Promise<ResultSource>;
   listDeadLetters(offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }>;
   /** Puts a dead letter back on the queue under its original job id. */
   retryDeadLetter(id: string): Promise<void>;
@@ -72,6 +83,8 @@ export interface Imgflow {
   replayWebhookDelivery(id: string): Promise<void>;
   /** Whether the queue answers now. */
   isReady(): Promise<boolean>;
+  /** Whether the uploads and outputs store answers now (the bucket: HeadBucket). */
+  isStorageReady(): Promise<boolean>;
 }
 
 export interface ImgflowOptions {
@@ -153,7 +166,23 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
       if (!output) {
         throw new AppError('VARIANT_NOT_FOUND', `Job ${jobId} has no variant '${variant}'; it has ${variants.map((v) => v.name).join(', ')}`);
       }
-      return { jobId, variant: output.name, format: output.format, path: files.outputs.pathOf(output.outputPath), originalName: job.originalName };
+      return { jobId, variant: output.name, format: output.format, name: output.outputPath, originalName: job.originalName };
+    },
+
+    async resultSource(result, { proxy, contentType, contentDisposition }) {
+      const { outputs } = files;
+      const expired = (cause?: unknown) => new AppError('RESULT_EXPIRED', `The output of job ${result.jobId} has been removed by retention`, { cause });
+      if (outputs.pathOf) return { path: outputs.pathOf(result.name) };
+      if (outputs.signGet && !proxy) {
+        if (!(await outputs.stat(result.name))) throw expired();
+        return { redirect: await outputs.signGet(result.name, { contentType, contentDisposition }) };
+      }
+      try {
+        return { stream: await outputs.open(result.name) };
+      } catch (err) {
+        if (isErrno(err, 'ENOENT')) throw expired(err);
+        throw err;
+      }
     },
 
     listDeadLetters: (offset, limit) => listDeadLetters(deadLetters, offset, limit),
@@ -171,5 +200,7 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
     },
 
     isReady: async () => redis.status === 'ready' && (await redis.ping().then(() => true, () => false)),
+
+    isStorageReady: () => Promise.all([files.uploads.probe(), files.outputs.probe()]).then(() => true, () => false),
   };
 }

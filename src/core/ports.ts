@@ -8,7 +8,8 @@ import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import { WEBHOOK_QUEUE, type WebhookQueue } from '../queue/webhook-jobs';
 import type { ShutdownStep } from '../shutdown';
-import { createLocalFileStore, type LocalFileStore } from '../storage/local-file-store';
+import type { FileStore } from '../storage/file-store';
+import { openFileStores } from '../storage/open-file-stores';
 
 /** What every process works through: the queues, the batch store and the connection under them. */
 export interface Ports {
@@ -19,8 +20,8 @@ export interface Ports {
   /** Webhook deliveries: the worker relays and sends them, the operator routes list and replay them. */
   readonly webhooks: WebhookQueue;
   readonly batches: BatchStore;
-  /** Where uploads and outputs are kept: the local disk today, object storage behind the same interface later. */
-  readonly files: { readonly uploads: LocalFileStore; readonly outputs: LocalFileStore };
+  /** Where uploads and outputs are kept: the local disk or a bucket (STORAGE_DRIVER), behind one interface. */
+  readonly files: { readonly uploads: FileStore; readonly outputs: FileStore };
   /** In order: the queues, then the connection. A process closes what it built on top first. */
   readonly closeSteps: readonly ShutdownStep[];
 }
@@ -38,7 +39,7 @@ export function openPorts(config: Config, logger: Logger, role: ConnectionRole):
   const webhooks: WebhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix });
   for (const q of [queue, deadLetters, webhooks]) q.on('error', (err) => logger.debug({ err: err.message, queue: q.name }, 'queue error'));
   const batches = createBatchStore(redis, { prefix, ttlSeconds: config.jobs.retentionSeconds, pendingTtlSeconds: config.retention.uploadSeconds });
-  const files = { uploads: createLocalFileStore(config.uploads.dir), outputs: createLocalFileStore(config.processedDir) };
+  const { close: closeFiles, ...files } = openFileStores(config);
   return {
     redis,
     queue,
@@ -49,6 +50,7 @@ export function openPorts(config: Config, logger: Logger, role: ConnectionRole):
     closeSteps: [
       ['queues', () => Promise.all([queue.close(), deadLetters.close(), webhooks.close()])],
       ['redis', () => closeRedis(redis)],
+      ['storage', closeFiles],
     ],
   };
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { link, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { access, link, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -22,10 +22,7 @@ export function pathInStore(dir: string, name: string): string {
 /** A FileStore that is a directory on the local disk. */
 export interface LocalFileStore extends FileStore {
   readonly dir: string;
-  /** For what needs a real path: express's sendFile (ranges, ETag) and the retention sweep. */
   pathOf(name: string): string;
-  /** Sets the file's modified time, which age-based retention counts from: a scheduled job's input is kept from when it is due. */
-  keepFrom(name: string, ms: number): Promise<void>;
 }
 
 export function createLocalFileStore(dir: string): LocalFileStore {
@@ -48,15 +45,20 @@ export function createLocalFileStore(dir: string): LocalFileStore {
       const now = new Date();
       await utimes(target, now, now);
     },
+    // Content-Type and Cache-Control are the API's to send for a file on disk.
     async write(name, data) {
       const target = pathOf(name);
       // Unique per call: two runs of one job (a stalled one and its retry, in containers that
       // are all pid 1) must not write the same temporary file. The rename makes it atomic.
       const tmp = `${target}.${randomUUID()}.tmp`;
+      const out = createWriteStream(tmp, { flags: 'wx' });
       try {
-        await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, createWriteStream(tmp, { flags: 'wx' }));
+        await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, out);
         await rename(tmp, target);
       } catch (err) {
+        // pipeline can reject (a stream cut off) while `out` is still opening the file; removing
+        // it before the open completes would leave an empty file behind.
+        if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         await rm(tmp, { force: true }).catch(() => undefined);
         throw err;
       }
@@ -70,8 +72,16 @@ export function createLocalFileStore(dir: string): LocalFileStore {
       const info = await stat(pathOf(name)).catch(() => undefined);
       return info?.isFile() ? { size: info.size, modifiedMs: info.mtimeMs } : undefined;
     },
+    async *list() {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (name.startsWith('.')) continue; // .gitkeep and friends
+        const info = await stat(path.join(dir, name)).catch(() => undefined);
+        if (info?.isFile()) yield { name, size: info.size, modifiedMs: info.mtimeMs };
+      }
+    },
     remove: (name) => rm(pathOf(name), { force: true }),
     keepFrom: (name, ms) => utimes(pathOf(name), new Date(), new Date(ms)),
+    probe: () => access(dir),
   };
   return store;
 }

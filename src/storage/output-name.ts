@@ -1,5 +1,8 @@
 import { FILE_EXTENSIONS, type OutputFormat } from '../pipeline';
 
+/** How long a client may keep a result: the same whether the API serves it or the bucket does. */
+export const RESULT_CACHE_CONTROL = 'private, max-age=3600';
+
 /** The variant every job has; its output keeps the name outputs had before variants existed. */
 export const DEFAULT_VARIANT = 'default';
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import sharp from 'sharp';
 import type { Config } from '../config';
 import { openPorts } from '../core/ports';
+import { directUploadFileKey } from '../queue/direct-upload-keys';
 import { createGuardedClient } from '../net';
 import { startWebhooks } from '../notify/start-webhooks';
 import { createMetricsRegistry } from '../metrics/registry';
@@ -58,7 +59,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   };
   const transforms = createSemaphore(config.worker.concurrency);
   const metrics = createWorkerMetrics(createMetricsRegistry(), () => sharp.counters());
-  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch, metrics, progressAfterMs: config.worker.progressAfterMs }));
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch, metrics, storageBackoffMs: config.jobs.backoffMs, progressAfterMs: config.worker.progressAfterMs }));
   const processor = processing.fn;
   const options = { ...config.worker, concurrency: config.worker.concurrency + config.fetch.concurrency };
   const createWorker = () =>
@@ -72,12 +73,12 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(
     [
-      { dir: config.processedDir, maxAgeSeconds: config.retention.processedSeconds },
-      { dir: config.uploads.dir, maxAgeSeconds: config.retention.uploadSeconds },
+      { store: files.outputs, maxAgeSeconds: config.retention.processedSeconds },
+      { store: files.uploads, maxAgeSeconds: config.retention.uploadSeconds },
     ],
     logger,
   );
-  const orphans = startOrphanUploadSweep({ dir: config.uploads.dir, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters] }, logger, config.retention.orphanSweepIntervalMs);
+  const orphans = startOrphanUploadSweep({ store: files.uploads, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters, { toKey: (id) => directUploadFileKey(prefix, id) }] }, logger, config.retention.orphanSweepIntervalMs);
 
   const webhookSteps = startWebhooks(config, { redis, queue: images, batches, webhooks }, logger);
 

@@ -1,9 +1,8 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { Logger } from 'pino';
+import type { FileStore } from '../storage/file-store';
 
 export interface RetentionRule {
-  readonly dir: string;
+  readonly store: FileStore;
   readonly maxAgeSeconds: number;
 }
 
@@ -14,14 +13,15 @@ const STALE_TEMP_MS = 10 * 60_000;
 /** Deletes files older than each rule's age, and temporary files left by a crash. Returns how many were removed. */
 export async function sweepOldFiles(rules: readonly RetentionRule[], now = Date.now()): Promise<number> {
   let removed = 0;
-  for (const { dir, maxAgeSeconds } of rules) {
+  for (const { store, maxAgeSeconds } of rules) {
     const cutoff = now - maxAgeSeconds * 1000;
-    for (const name of await readdir(dir).catch(() => [] as string[])) {
-      if (name.startsWith('.')) continue; // .gitkeep and friends
-      const file = path.join(dir, name);
-      const info = await stat(file).catch(() => undefined);
-      if (info?.isFile() && info.mtimeMs < (name.endsWith('.tmp') ? Math.max(cutoff, now - STALE_TEMP_MS) : cutoff)) {
-        await rm(file, { force: true });
+    const isOld = (name: string, modifiedMs: number) => modifiedMs < (name.endsWith('.tmp') ? Math.max(cutoff, now - STALE_TEMP_MS) : cutoff);
+    for await (const { name, modifiedMs } of store.list()) {
+      // A listing may not see keepFrom (an object's metadata): stat has the last word.
+      if (!isOld(name, modifiedMs)) continue;
+      const info = await store.stat(name);
+      if (info && isOld(name, info.modifiedMs)) {
+        await store.remove(name);
         removed++;
       }
     }

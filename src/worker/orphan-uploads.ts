@@ -1,17 +1,16 @@
-import { readdir, rm, stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
+import type { FileStore } from '../storage/file-store';
 
 /** The shape of a stored name (src/api/multipart.ts); anything else is left to age-based retention. */
 const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export interface OrphanSweepDeps {
-  readonly dir: string;
+  readonly store: FileStore;
   /** Files modified more recently are never touched: they may belong to an upload not yet enqueued. */
   readonly graceMs: number;
   readonly redis: RedisClient;
-  /** The image queue and the dead-letter queue: a job or a letter whose id is the stored name keeps the file. */
+  /** The image queue, the dead-letter queue and the direct uploads' file keys: a job, a letter or a live session naming the file keeps it. */
   readonly queues: readonly { toKey(id: string): string }[];
 }
 
@@ -22,18 +21,17 @@ export interface OrphanSweepResult {
 
 /**
  * Deletes uploads that no job references, such as the files of a request whose API died
- * before it enqueued them. A file is referenced iff a job or a dead letter has its name as id
- * (enqueueBatch makes the job id the stored name; dead letters and retries keep it). Checked
+ * before it enqueued them, or of a direct upload never completed. A file is referenced iff a
+ * job or a dead letter has its name as id (enqueueBatch makes the job id the stored name; dead
+ * letters and retries keep it), or a live direct-upload session holds its key. Checked
  * `batchSize` files per MULTI of EXISTS: one round trip each, and one snapshot, so a dead-letter
  * retry (job re-added before its letter is removed) is always seen holding one of the two.
  */
 export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now(), batchSize = 500 } = {}): Promise<OrphanSweepResult> {
   const cutoff = now - deps.graceMs;
   const candidates: { name: string; size: number }[] = [];
-  for (const name of await readdir(deps.dir).catch(() => [] as string[])) {
-    if (!STORED_NAME.test(name)) continue;
-    const info = await stat(path.join(deps.dir, name)).catch(() => undefined);
-    if (info?.isFile() && info.mtimeMs < cutoff) candidates.push({ name, size: info.size });
+  for await (const { name, size, modifiedMs } of deps.store.list()) {
+    if (STORED_NAME.test(name) && modifiedMs < cutoff) candidates.push({ name, size });
   }
 
   const removed: string[] = [];
@@ -48,7 +46,7 @@ export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now
       const [err, count] = replies[i] ?? [new Error('missing reply'), undefined];
       if (err) throw err;
       if (count !== 0) continue;
-      await rm(path.join(deps.dir, file.name), { force: true });
+      await deps.store.remove(file.name);
       removed.push(file.name);
       bytes += file.size;
     }

@@ -1,8 +1,8 @@
-import { InvalidImageError, transformImage, type PipelineSpec } from '../pipeline';
+import { InvalidImageError, mimeTypeOf, transformImage, type PipelineSpec } from '../pipeline';
 import { isErrno } from '../errno';
 import type { ImageJobResult } from '../queue/jobs';
 import type { FileStore } from '../storage/file-store';
-import { outputNameOf } from '../storage/output-name';
+import { outputNameOf, RESULT_CACHE_CONTROL } from '../storage/output-name';
 
 export interface ImageFiles {
   readonly uploads: FileStore;
@@ -10,8 +10,6 @@ export interface ImageFiles {
 }
 
 export type ProgressReporter = (percent: number) => void | Promise<void>;
-
-/** The first variant's output (names in the outputs store), then every variant's. */
 
 /**
  * One job's file work around the pure transform: read the upload, make every variant, write
@@ -44,7 +42,7 @@ export async function processImageBytes(outputs: FileStore, job: { readonly jobI
   const variants = await Promise.all(
     results.map(async ({ name, data, info }) => {
       const outputPath = outputNameOf(job.jobId, info.format, name);
-      await outputs.write(outputPath, data);
+      await outputs.write(outputPath, data, { contentType: mimeTypeOf(info.format), cacheControl: RESULT_CACHE_CONTROL });
       return { name, outputPath, ...info };
     }),
   );

@@ -1,10 +1,11 @@
-import { UnrecoverableError, type Processor } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobMetrics } from '../metrics/worker-metrics';
 import { declaredSizeOf, InvalidImageError } from '../pipeline';
 import type { BatchStore } from '../queue/batch-store';
 import { ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
 import { isErrno } from '../errno';
+import { isStorageUnavailable } from '../storage/storage-unavailable';
 import { deferProgress } from './deferred-progress';
 import { FetchFailedError, fetchImage, type FetchDeps } from './fetch-source';
 import { processImageBytes, processStoredImage, type ImageFiles } from './process-stored-image';
@@ -29,10 +30,15 @@ export interface ProcessorDeps {
   readonly transforms?: Semaphore;
   /** How URL jobs are downloaded; without it a URL job fails (a worker built for uploads only). */
   readonly fetch?: FetchDeps;
+  /** The first wait after the file storage was unreachable (JOB_BACKOFF_MS); doubles while it stays so. */
+  readonly storageBackoffMs?: number;
   readonly metrics: Pick<JobMetrics, 'jobProcessed'>;
   /** PROGRESS_AFTER_MS: progress of jobs that end within this of their first report is never written; without it, every report at once. */
   readonly progressAfterMs?: number;
 }
+
+/** The longest wait between two tries while the storage is unreachable: it is back within this long of returning. */
+const MAX_STORAGE_BACKOFF_MS = 30_000;
 
 const unbounded: Semaphore = { run: (fn) => fn() };
 
@@ -45,7 +51,7 @@ export type ImageProcessor = Processor<ImageJobData, ImageJobResult, ImageJobNam
  * BullMQ skips the remaining attempts; anything else is thrown as is and retried with backoff.
  */
 export function createProcessor(deps: ProcessorDeps): ImageProcessor {
-  return async (job) => {
+  return async (job, token) => {
     const parsed = ImageJobData.safeParse(job.data);
     if (!parsed.success) throw new UnrecoverableError(`INVALID_JOB_DATA: ${parsed.error.message}`);
     const data = parsed.data;
@@ -86,6 +92,15 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
       }
     } catch (err) {
       if (err instanceof UnrecoverableError) throw err;
+      if (isStorageUnavailable(err) && token !== undefined) {
+        // An outage of the bucket is not this image's fault: the job waits it out, backing off,
+        // without using up an attempt, so no outage is long enough to dead-letter it.
+        const outages = Math.max(0, job.attemptsStarted - job.attemptsMade - 1);
+        const delayMs = Math.min((deps.storageBackoffMs ?? 1000) * 2 ** Math.min(outages, 20), MAX_STORAGE_BACKOFF_MS);
+        deps.logger.warn({ jobId, delayMs, err: err instanceof Error ? err.message : String(err) }, 'storage unavailable; job delayed');
+        await job.moveToDelayed(Date.now() + delayMs, token);
+        throw new DelayedError();
+      }
       if (err instanceof InvalidImageError) throw new UnrecoverableError(`${err.code}: ${err.message}`);
       if (err instanceof FetchFailedError) throw err.permanent ? new UnrecoverableError(`${err.code}: ${err.message}`) : new Error(`${err.code}: ${err.message}`, { cause: err });
       // Retried with backoff. The reason is shown to clients: an errno code, never a server

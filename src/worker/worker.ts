@@ -5,6 +5,7 @@ import { failureCode } from '../metrics/labels';
 import type { JobMetrics } from '../metrics/worker-metrics';
 import type { BatchStore } from '../queue/batch-store';
 import type { FileStore } from '../storage/file-store';
+import { isStorageUnavailable } from '../storage/storage-unavailable';
 import { sendToDeadLetter, type DeadLetterQueue } from '../queue/dead-letter';
 import { IMAGE_QUEUE, type ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
 import type { ImageProcessor } from './processor';
@@ -28,6 +29,9 @@ export interface WorkerDeps {
     readonly maxStalledCount: number;
   };
 }
+
+/** Spread over about a minute (1 s, doubling). */
+const UPLOAD_REMOVAL_TRIES = 6;
 
 /** Finished for good: no attempt left, or an error that no attempt could fix. */
 function isFinalFailure(job: ImageJob, err: Error): boolean {
@@ -53,14 +57,22 @@ export function createImageWorker(deps: WorkerDeps): ImageWorker {
     autorun: false,
   });
 
+  // A bucket that is away for a moment gets a few more tries; what is still left then, age-based retention removes.
+  const removeUpload = (name: string, jobId: string | undefined, tries = 0): void => {
+    deps.uploads.remove(name).catch((err: unknown) => {
+      if (isStorageUnavailable(err) && tries < UPLOAD_REMOVAL_TRIES) {
+        setTimeout(() => removeUpload(name, jobId, tries + 1), 1000 * 2 ** tries).unref();
+        return;
+      }
+      logger.warn({ err, jobId }, 'could not delete processed upload');
+    });
+  };
+
   worker.on('completed', (job) => {
     deps.metrics.jobFinished('completed', '');
     // A URL job has no input file: its body was only ever in memory.
     const { inputFile } = job.data;
-    if (inputFile === undefined) return;
-    deps.uploads.remove(inputFile).catch((err: unknown) =>
-      logger.warn({ err, jobId: job.id }, 'could not delete processed upload'),
-    );
+    if (inputFile !== undefined) removeUpload(inputFile, job.id);
   });
 
   // The fast path. A failure whose worker died before this ran is caught by the dead-letter

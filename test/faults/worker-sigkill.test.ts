@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { createLocalFileStore } from '../../src/storage/local-file-store';
 import { sweepOldFiles } from '../../src/worker/file-retention';
 import sharp from 'sharp';
 import { filesIn } from '../helpers/http';
@@ -76,7 +77,7 @@ describe('worker SIGKILLed mid-batch, several times in a row', () => {
     const [temps, outputs] = partition(filesIn(stack.world.processedDir).sort(), (f) => f.endsWith('.tmp'));
     expect(outputs).toEqual(batch.files.map((f: { jobId: string }) => `${f.jobId}.jpg`).sort());
     const later = Date.now() + 11 * 60_000;
-    await sweepOldFiles([{ dir: stack.world.processedDir, maxAgeSeconds: 24 * 3600 }], later);
+    await sweepOldFiles([{ store: createLocalFileStore(stack.world.processedDir), maxAgeSeconds: 24 * 3600 }], later);
     expect(filesIn(stack.world.processedDir).sort()).toEqual(outputs);
     expect(temps.every((t) => outputs.some((o) => t.startsWith(`${o}.`)))).toBe(true);
     // The batch counters were kept exactly once per file, however often a job ran.

@@ -1,9 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { freePort } from './redis';
 import type { TestWorld } from './stack';
 
 const ROOT = path.resolve(__dirname, '../..');
+/** By file URL, so a process started in another working directory still finds the loader. */
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 export interface ServiceProcess {
   readonly child: ChildProcess;
@@ -15,10 +18,13 @@ export interface ServiceProcess {
   stop(signal?: NodeJS.Signals): Promise<number | NodeJS.Signals>;
 }
 
-/** Runs src/<role>/main.ts from source, as a separate process with the world's environment. */
-export function startProcess(role: 'api' | 'worker', env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', role, 'main.ts')], {
-    cwd: ROOT,
+/**
+ * Runs src/<role>/main.ts from source, as a separate process with the world's environment;
+ * in the repository unless `cwd` names another working directory (a machine of its own).
+ */
+export function startProcess(role: 'api' | 'worker', env: Record<string, string>, cwd = ROOT): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src', role, 'main.ts')], {
+    cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -42,9 +48,9 @@ export interface ApiProcess extends ServiceProcess {
 }
 
 /** Starts the API on a free port and waits until /healthz answers. */
-export async function startApiProcess(world: TestWorld, env: Record<string, string> = {}): Promise<ApiProcess> {
+export async function startApiProcess(world: TestWorld, env: Record<string, string> = {}, cwd?: string): Promise<ApiProcess> {
   const port = await freePort();
-  const proc = startProcess('api', { ...world.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env });
+  const proc = startProcess('api', { ...world.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env }, cwd);
   const baseUrl = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 20_000;
   for (;;) {
@@ -60,8 +66,8 @@ export async function startApiProcess(world: TestWorld, env: Record<string, stri
 }
 
 /** Starts a worker process and waits until it logs that it started. */
-export async function startWorkerProcess(world: TestWorld, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  const proc = startProcess('worker', { ...world.env, LOG_LEVEL: 'info', ...env });
+export async function startWorkerProcess(world: TestWorld, env: Record<string, string> = {}, cwd?: string): Promise<ServiceProcess> {
+  const proc = startProcess('worker', { ...world.env, LOG_LEVEL: 'info', ...env }, cwd);
   const deadline = Date.now() + 20_000;
   while (!proc.output().includes('"worker started"')) {
     if (proc.child.exitCode !== null || Date.now() > deadline) {

@@ -48,7 +48,7 @@ describe('sweepOrphanUploads', () => {
     const inFlight = storeUpload(uploadDir, randomUUID(), graceMs - 60_000); // still arriving, or not yet enqueued
     const foreign = [storeUpload(uploadDir, 'notes.txt', old), storeUpload(uploadDir, '.gitkeep', old)]; // not a stored name: left to age retention
 
-    const result = await sweepOrphanUploads({ dir: uploadDir, graceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters] });
+    const result = await sweepOrphanUploads({ store: stack.api.ports.files.uploads, graceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters] });
 
     expect([...result.removed].sort()).toEqual([...orphans].sort());
     expect(result.bytes).toBe(2 * 1024);
@@ -63,7 +63,7 @@ describe('sweepOrphanUploads', () => {
     const referenced = names.filter((_, i) => i % 3 === 0);
     await enqueueBatch(deps, referenced.map((storedName) => ({ originalName: 'x.jpg', storedName, size: 1024, type: 'jpeg' as const })), DEFAULT_SPEC);
 
-    const result = await sweepOrphanUploads({ dir: uploadDir, graceMs: config.retention.orphanGraceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters] }, { batchSize: 100 });
+    const result = await sweepOrphanUploads({ store: stack.api.ports.files.uploads, graceMs: config.retention.orphanGraceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters] }, { batchSize: 100 });
 
     expect(result.removed).toHaveLength(names.length - referenced.length);
     for (const name of referenced) expect(existsSync(path.join(uploadDir, name))).toBe(true);

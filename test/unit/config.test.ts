@@ -28,6 +28,43 @@ describe('loadConfig', () => {
       worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000, progressAfterMs: 250 },
       launch: expect.objectContaining({ workerNice: 10 }),
       jobs: { attempts: 3, backoffMs: 1000 },
+      storage: { driver: 'local' },
+    });
+  });
+
+  describe('storage', () => {
+    const s3 = { STORAGE_DRIVER: 's3', S3_BUCKET: 'images' };
+
+    it('defaults a bucket to us-east-1, no prefix, virtual-hosted URLs and 15-minute signed URLs', () => {
+      expect(loadConfig(s3).storage).toEqual({
+        driver: 's3',
+        s3: { endpoint: undefined, region: 'us-east-1', bucket: 'images', prefix: '', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false, urlTtlSeconds: 900 },
+      });
+    });
+
+    it('reads every S3 setting', () => {
+      const env = { ...s3, S3_ENDPOINT: 'http://minio:9000', S3_REGION: 'eu-west-1', S3_PREFIX: 'imgflow/prod/', S3_ACCESS_KEY_ID: 'key', S3_SECRET_ACCESS_KEY: 'secret', S3_FORCE_PATH_STYLE: 'true', S3_URL_TTL_S: '60' };
+      expect(loadConfig(env).storage).toEqual({
+        driver: 's3',
+        s3: { endpoint: 'http://minio:9000', region: 'eu-west-1', bucket: 'images', prefix: 'imgflow/prod/', accessKeyId: 'key', secretAccessKey: 'secret', forcePathStyle: true, urlTtlSeconds: 60 },
+      });
+    });
+
+    it.each([
+      ['no bucket', { STORAGE_DRIVER: 's3' }, /^S3_BUCKET: is required when STORAGE_DRIVER is s3$/],
+      ['an unknown driver', { STORAGE_DRIVER: 'gcs' }, /^STORAGE_DRIVER: /],
+      ['a bucket name S3 refuses', { ...s3, S3_BUCKET: 'Images_1' }, /^S3_BUCKET: a bucket name/],
+      ['an endpoint that is not http(s)', { ...s3, S3_ENDPOINT: 'ftp://minio' }, /^S3_ENDPOINT: /],
+      ['a prefix without its closing slash', { ...s3, S3_PREFIX: 'imgflow' }, /^S3_PREFIX: /],
+      ['a TTL over S3\'s 7 days', { ...s3, S3_URL_TTL_S: '604801' }, /^S3_URL_TTL_S: /],
+      ['a flag that is not true or false', { ...s3, S3_FORCE_PATH_STYLE: 'yes' }, /^S3_FORCE_PATH_STYLE: /],
+      ['a key id without its secret', { ...s3, S3_ACCESS_KEY_ID: 'key' }, /^S3_SECRET_ACCESS_KEY: .*go together/],
+    ])('refuses %s, naming the variable', (_name, env, line) => {
+      expect(configErrorOf(env).problems).toEqual([expect.stringMatching(line)]);
+    });
+
+    it('never echoes the S3 credentials', () => {
+      expect(configErrorOf({ ...s3, S3_SECRET_ACCESS_KEY: 'topsecret', S3_URL_TTL_S: '0' }).message).not.toContain('topsecret');
     });
   });
 

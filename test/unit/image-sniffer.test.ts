@@ -5,6 +5,7 @@ import { describeAcceptedTypes } from '../../src/core/accepted-types';
 import { InFlight } from '../../src/api/in-flight';
 import { buildOpenApiDocument, createOpenApiRegistry } from '../../src/api/openapi';
 import { uploadsRouter } from '../../src/api/routes/uploads';
+import { createLocalFileStore } from '../../src/storage/local-file-store';
 
 const svg = Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="9" height="9"/>');
 const pdf = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
@@ -58,7 +59,7 @@ describe('the OpenAPI upload descriptions', () => {
     // The upload routes register their own entries; building them touches no queue.
     const registry = createOpenApiRegistry();
     const uploads = { dir: '/nonexistent', maxFiles: 2, maxFileSizeBytes: 1024, maxInputPixels: 1e6, allowSvg };
-    uploadsRouter({ uploads, inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')) } }, registry);
+    uploadsRouter({ uploads, uploadStore: createLocalFileStore('/nonexistent'), inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')) } }, registry);
     const doc = buildOpenApiDocument(registry);
     for (const route of ['/upload', '/process-images']) {
       expect(doc.paths?.[route]?.post?.description).toContain(`${describeAcceptedTypes(allowSvg)}, recognised by content`);

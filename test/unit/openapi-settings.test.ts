@@ -3,12 +3,13 @@ import { buildOpenApiDocument, createOpenApiRegistry } from '../../src/api/opena
 import { uploadsRouter } from '../../src/api/routes/uploads';
 import { InFlight } from '../../src/api/in-flight';
 import { OutputSettings } from '../../src/queue/output-settings';
+import { createLocalFileStore } from '../../src/storage/local-file-store';
 
 type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; minimum?: number; maximum?: number; enum?: unknown[]; anyOf?: JsonSchema[]; oneOf?: JsonSchema[]; const?: unknown; description?: string; default?: unknown };
 
 describe('the OpenAPI document of the upload fields', () => {
   const registry = createOpenApiRegistry();
-  uploadsRouter({ uploads: { dir: '/nonexistent', maxFiles: 2, maxFileSizeBytes: 1024, maxInputPixels: 1e6, allowSvg: false }, inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')) } }, registry);
+  uploadsRouter({ uploadStore: createLocalFileStore('/nonexistent'), uploads: { maxFiles: 2, maxFileSizeBytes: 1024, maxInputPixels: 1e6, allowSvg: false }, inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')) } }, registry);
   const doc = buildOpenApiDocument(registry);
   // zod's own JSON Schema of the settings: what the document must say about each one.
   const expected = (z.toJSONSchema(OutputSettings) as { $defs: Record<string, JsonSchema> }).$defs.OutputSettings as JsonSchema;

@@ -16,11 +16,13 @@ export function healthRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRe
     {
       method: 'get',
       path: '/readyz',
-      summary: 'Readiness: Redis is reachable',
-      responses: { 200: json(Health, 'Ready'), ...problemResponses(['QUEUE_UNAVAILABLE']) },
+      summary: 'Readiness: Redis and the file storage are reachable',
+      responses: { 200: json(Health, 'Ready'), ...problemResponses(['QUEUE_UNAVAILABLE', 'STORAGE_UNAVAILABLE']) },
     },
     async (_req, res) => {
-      if (!(await deps.imgflow.isReady())) throw new HttpError('QUEUE_UNAVAILABLE', 'Redis is not reachable');
+      const [queue, storage] = await Promise.all([deps.imgflow.isReady(), deps.imgflow.isStorageReady()]);
+      if (!queue) throw new HttpError('QUEUE_UNAVAILABLE', 'Redis is not reachable');
+      if (!storage) throw new HttpError('STORAGE_UNAVAILABLE', 'The file storage is not reachable (with STORAGE_DRIVER=s3: HeadBucket failed)');
       res.json({ status: 'ready' });
     },
   );

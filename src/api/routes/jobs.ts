@@ -1,10 +1,11 @@
+import { pipeline } from 'node:stream/promises';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { FILE_EXTENSIONS, mimeTypeOf, type OutputFormat } from '../../pipeline';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { AppError } from '../../core/errors';
 import { isErrno } from '../../errno';
-import { DEFAULT_VARIANT } from '../../storage/output-name';
+import { DEFAULT_VARIANT, RESULT_CACHE_CONTROL } from '../../storage/output-name';
 import { binary, json, problemResponses, READ_ERRORS } from '../openapi';
 import { JobParams, JobStatus, parseParams, parseQuery, ResultQuery } from '../schemas';
 
@@ -44,7 +45,7 @@ export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegi
       method: 'get',
       path: '/jobs/{jobId}/result',
       summary: 'Download a processed image',
-      description: 'One variant of the job (the first unless `variant` names another), with a Content-Disposition file name from the uploaded one.',
+      description: 'One variant of the job (the first unless `variant` names another), with a Content-Disposition file name from the uploaded one. With `STORAGE_DRIVER=s3` the answer is `302` to a signed URL of the bucket (valid `S3_URL_TTL_S`, serving the same headers), unless `proxy=true`.',
       request: { params: JobParams, query: ResultQuery },
       responses: {
         200: {
@@ -52,17 +53,31 @@ export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegi
           headers: { 'Content-Disposition': { description: 'inline, with the original name and the format\'s extension', schema: { type: 'string' } } },
           content: Object.fromEntries(['image/jpeg', 'image/png', 'image/webp', 'image/avif', 'image/gif'].map((type) => [type, { schema: binary }])),
         },
-        ...problemResponses([...READ_ERRORS, 'INVALID_REQUEST', 'JOB_NOT_FOUND', 'RESULT_NOT_READY', 'VARIANT_NOT_FOUND', 'RESULT_EXPIRED']),
+        302: { description: 'Object storage: the image is at the signed URL in `Location`', headers: { Location: { description: 'A signed URL of the bucket', schema: { type: 'string' } } } },
+        ...problemResponses([...READ_ERRORS, 'INVALID_REQUEST', 'JOB_NOT_FOUND', 'RESULT_NOT_READY', 'VARIANT_NOT_FOUND', 'RESULT_EXPIRED', 'STORAGE_UNAVAILABLE']),
       },
     },
     async (req, res) => {
       const { jobId } = parseParams(JobParams, req.params);
-      const { variant } = parseQuery(ResultQuery, req.query);
+      const { variant, proxy } = parseQuery(ResultQuery, req.query);
       const result = await deps.imgflow.findResult(jobId, variant);
-      res.type(mimeTypeOf(result.format));
-      const headers = { 'Cache-Control': 'private, max-age=3600', 'Content-Disposition': contentDisposition(result.originalName, result.format, result.variant) };
+      const contentType = mimeTypeOf(result.format);
+      const headers = { 'Cache-Control': RESULT_CACHE_CONTROL, 'Content-Disposition': contentDisposition(result.originalName, result.format, result.variant) };
+      const source = await deps.imgflow.resultSource(result, { proxy, contentType, contentDisposition: headers['Content-Disposition'] });
+      if ('redirect' in source) {
+        // The signed URL is the client's own for a while; no cache may hand it to someone else.
+        res.set('Cache-Control', 'no-store').redirect(302, source.redirect);
+        return;
+      }
+      res.type(contentType);
+      if ('stream' in source) {
+        res.set(headers);
+        await pipeline(source.stream, res);
+        return;
+      }
+      const filePath = source.path;
       await new Promise<void>((resolve, reject) =>
-        res.sendFile(result.path, { dotfiles: 'deny', headers }, (err) => {
+        res.sendFile(filePath, { dotfiles: 'deny', headers }, (err) => {
           if (!err) return resolve();
           reject(isErrno(err, 'ENOENT') ? new AppError('RESULT_EXPIRED', `The output of job ${jobId} has been removed by retention`) : err);
         }),

@@ -14,11 +14,11 @@ import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepte
 const UPLOAD_ERRORS: ProblemCode[] = [
   'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'PAYLOAD_TOO_LARGE',
   'FIELD_TOO_LARGE', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
-  'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL_ERROR',
 ];
 
 // The app always has an idempotency store and metrics (AppDeps); a router built alone for its docs needs neither.
-type UploadDeps = Pick<AppDeps, 'uploads' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
+type UploadDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
 
 /** The request header and the replay's response header, as documented on both upload routes. */
 const IDEMPOTENCY_DOC = {
@@ -45,7 +45,7 @@ function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, re
       deps.metrics?.acceptFiles(uploads.map((u) => u.size));
       return accepted;
     } catch (err) {
-      await discardUploads(uploads);
+      await discardUploads(deps.uploadStore, uploads);
       throw err;
     }
   });
@@ -54,8 +54,8 @@ function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, re
 export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
   const { router, route } = documentedRouter(registry);
   const { maxFiles, maxFileSizeBytes, allowSvg } = deps.uploads;
-  const receiveImages = createUploadReceiver('images', maxFiles, deps.uploads, deps.inFlight);
-  const receiveMedia = createUploadReceiver('media', 1, deps.uploads, deps.inFlight);
+  const receiveImages = createUploadReceiver('images', maxFiles, deps.uploads, deps.uploadStore, deps.inFlight);
+  const receiveMedia = createUploadReceiver('media', 1, deps.uploads, deps.uploadStore, deps.inFlight);
   const accepted = `${describeAcceptedTypes(allowSvg)}, recognised by content (magic bytes), not by name or declared type.`;
 
   route(

@@ -64,7 +64,10 @@ export const getPresets = () => send<Presets>('/presets');
 export const getBatch = (batchId: string) => send<BatchStatus>(`/batches/${encodeURIComponent(batchId)}`);
 export const uploadImages = (form: FormData) => send<BatchAccepted>('/process-images', { method: 'POST', body: form });
 
-/** Where a variant of a finished file is served. */
-export const resultUrl = (jobId: string, variant: string) => `/jobs/${encodeURIComponent(jobId)}/result?variant=${encodeURIComponent(variant)}`;
+/**
+ * Where a variant of a finished file is served. Through the API even when files live in a bucket
+ * (proxy=true): the page's Content-Security-Policy lets images come from its own origin only.
+ */
+export const resultUrl = (jobId: string, variant: string) => `/jobs/${encodeURIComponent(jobId)}/result?variant=${encodeURIComponent(variant)}&proxy=true`;
 
 export const FINISHED: ReadonlySet<BatchStatus['status']> = new Set(['completed', 'completed-with-errors', 'failed']);

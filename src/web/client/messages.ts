@@ -80,6 +80,12 @@ export const PROBLEM_SENTENCES: Readonly<Record<string, Sentence>> = {
   NOT_MULTIPART: 'The upload was not sent as a form. Reload the page and try again.',
   TOO_MANY_PIXELS: 'This image has too many pixels for the server to open safely. Use a smaller version.',
   QUEUE_UNAVAILABLE: 'The server is busy or partly down right now. Try again in a minute.',
+  STORAGE_UNAVAILABLE: 'The server cannot store files right now. Try again in a minute.',
+  // Direct uploads (POST /uploads; UPLOAD_NOT_FOUND and UPLOAD_INCOMPLETE are shared with tus, above):
+  // the page uploads through /process-images, so these reach it only from other clients.
+  DIRECT_UPLOADS_UNSUPPORTED: 'This server takes uploads through the page only.',
+  UPLOAD_ALREADY_COMPLETED: 'This upload has already been sent for processing.',
+  UPLOAD_SIZE_MISMATCH: 'An image arrived with another size than announced. Upload it again.',
   SHUTTING_DOWN: 'The server is restarting. Try again in a minute.',
   INTERNAL_ERROR: 'Something went wrong on the server. Try again; if it keeps happening, tell the people who run it.',
   // The page's own check (the server would store an empty file and fail it as UNSUPPORTED_TYPE).

@@ -1,0 +1,165 @@
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+import type { FileStore } from './file-store';
+import { StorageUnavailableError } from './storage-unavailable';
+
+export interface S3Settings {
+  readonly endpoint?: string | undefined;
+  readonly region: string;
+  readonly bucket: string;
+  /** Put before every key, e.g. `imgflow/`; the stores add `uploads/` and `processed/`. */
+  readonly prefix: string;
+  readonly accessKeyId?: string | undefined;
+  readonly secretAccessKey?: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly urlTtlSeconds: number;
+}
+
+/** Retention counts an object's age from this, when keepFrom set it (an object's LastModified cannot be set). */
+const KEEP_FROM = 'keep-from';
+
+export function createS3Client(settings: S3Settings): S3Client {
+  const { accessKeyId, secretAccessKey } = settings;
+  return new S3Client({
+    region: settings.region,
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    forcePathStyle: settings.forcePathStyle,
+    // Without credentials the SDK's default chain applies (environment, profile, instance role).
+    ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
+    // The SDK's default checksums send bodies aws-chunked; stores that do not speak it (s3rver,
+    // older MinIO and Ceph) then keep the framing inside the object.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    // An unreachable endpoint should fail an upload in seconds (503), not hang it.
+    requestHandler: { connectionTimeout: 5000, requestTimeout: 60_000 },
+  });
+}
+
+function httpStatusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null || !('$metadata' in err)) return undefined;
+  const meta: unknown = err.$metadata;
+  return typeof meta === 'object' && meta !== null && 'httpStatusCode' in meta && typeof meta.httpStatusCode === 'number' ? meta.httpStatusCode : undefined;
+}
+
+const isMissingObject = (err: unknown) => {
+  const name = typeof err === 'object' && err !== null && 'name' in err ? err.name : undefined;
+  return name === 'NoSuchKey' || name === 'NotFound' || (httpStatusOf(err) === 404 && name !== 'NoSuchBucket');
+};
+
+/** A missing object as the local store reports a missing file (ENOENT); anything else the store's fault. */
+function storageError(err: unknown, what: string): Error {
+  if (isMissingObject(err)) return Object.assign(new Error(`${what}: no such object`, { cause: err }), { code: 'ENOENT' });
+  const status = httpStatusOf(err);
+  return new StorageUnavailableError(`${what}: ${status ? `the bucket answered ${status}` : 'the bucket is unreachable'}`, { cause: err });
+}
+
+/** Runs one call to the bucket, reporting its failure in the store's terms. */
+async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw storageError(err, what);
+  }
+}
+
+/** A FileStore over keys `${keyPrefix}${name}` in one bucket. */
+export function createS3FileStore(client: S3Client, options: { readonly bucket: string; readonly keyPrefix: string; readonly urlTtlSeconds: number }): FileStore {
+  const { bucket: Bucket, keyPrefix, urlTtlSeconds } = options;
+  const keyOf = (name: string) => {
+    if (name === '' || name.includes('/') || name.startsWith('.')) throw new Error(`Expected a plain file name but received ${JSON.stringify(name)}`);
+    return `${keyPrefix}${name}`;
+  };
+  const get = (name: string, range?: string) =>
+    call(`get ${name}`, async () => {
+      const { Body } = await client.send(new GetObjectCommand({ Bucket, Key: keyOf(name), Range: range }));
+      if (!(Body instanceof Readable)) throw new Error('Expected a Node stream as the object body');
+      return Body;
+    });
+  const readAll = async (body: Readable) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  };
+
+  const store: FileStore = {
+    signedUrlTtlSeconds: urlTtlSeconds,
+    read: async (name) => readAll(await get(name)),
+    async readStart(name, bytes) {
+      try {
+        return (await readAll(await get(name, `bytes=0-${bytes - 1}`))).subarray(0, bytes);
+      } catch (err) {
+        // An empty object has no byte 0: S3 answers 416 to any range.
+        if (httpStatusOf(err instanceof Error ? err.cause : undefined) === 416) return Buffer.alloc(0);
+        throw err;
+      }
+    },
+    async write(name, data, meta = {}) {
+      const params = { Bucket, Key: keyOf(name), ContentType: meta.contentType, CacheControl: meta.cacheControl };
+      if (Buffer.isBuffer(data)) {
+        await call(`put ${name}`, () => client.send(new PutObjectCommand({ ...params, Body: data, ContentLength: data.length })));
+        return;
+      }
+      // The source's own failure (a sniffer refusing the bytes, a client cut off) is reported as
+      // it is; the upload then aborts, and S3 keeps no object from a PUT it did not complete.
+      let sourceError: unknown;
+      data.once('error', (err) => (sourceError ??= err));
+      try {
+        await new Upload({ client, params: { ...params, Body: data }, leavePartsOnError: false }).done();
+      } catch (err) {
+        throw sourceError ?? storageError(err, `put ${name}`);
+      }
+    },
+    // Streamed in parts (lib-storage): a resumable upload can be larger than memory.
+    importFile: (name, localPath) => store.write(name, createReadStream(localPath)),
+    open: (name) => get(name),
+    async stat(name) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket, Key: keyOf(name) }));
+        const keptFrom = Number(head.Metadata?.[KEEP_FROM] ?? 0);
+        return { size: head.ContentLength ?? 0, modifiedMs: Math.max(head.LastModified?.getTime() ?? 0, keptFrom) };
+      } catch (err) {
+        if (isMissingObject(err)) return undefined;
+        throw storageError(err, `stat ${name}`);
+      }
+    },
+    async *list() {
+      let ContinuationToken: string | undefined;
+      do {
+        const page = await call('list', () => client.send(new ListObjectsV2Command({ Bucket, Prefix: keyPrefix, ContinuationToken })));
+        for (const object of page.Contents ?? []) {
+          const name = object.Key?.slice(keyPrefix.length);
+          if (!name || name.includes('/')) continue;
+          yield { name, size: object.Size ?? 0, modifiedMs: object.LastModified?.getTime() ?? 0 };
+        }
+        ContinuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+    },
+    remove: (name) => call(`delete ${name}`, () => client.send(new DeleteObjectCommand({ Bucket, Key: keyOf(name) }))).then(() => undefined),
+    keepFrom: (name, ms) =>
+      call(`keep ${name}`, () =>
+        client.send(new CopyObjectCommand({ Bucket, Key: keyOf(name), CopySource: `${Bucket}/${keyOf(name).split('/').map(encodeURIComponent).join('/')}`, MetadataDirective: 'REPLACE', Metadata: { [KEEP_FROM]: String(Math.round(ms)) } })),
+      ).then(() => undefined),
+    probe: () => call('head bucket', () => client.send(new HeadBucketCommand({ Bucket }))).then(() => undefined),
+    signGet: (name, response) =>
+      getSignedUrl(client, new GetObjectCommand({ Bucket, Key: keyOf(name), ResponseContentType: response.contentType, ResponseContentDisposition: response.contentDisposition }), { expiresIn: urlTtlSeconds }),
+    async signPut(name, file) {
+      const command = new PutObjectCommand({ Bucket, Key: keyOf(name), ContentType: file.contentType, ContentLength: file.size });
+      // Signed, so the store itself refuses a PUT of another type or size (S3 and MinIO check; s3rver does not).
+      const url = await getSignedUrl(client, command, { expiresIn: urlTtlSeconds, signableHeaders: new Set(['content-type', 'content-length']) });
+      return { url, headers: { 'Content-Type': file.contentType } };
+    },
+  };
+  return store;
+}
