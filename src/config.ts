@@ -5,9 +5,11 @@ import { z } from 'zod';
 import { BASE_OUTPUT } from './pipeline/spec';
 import { checkOutputSpec, PresetsFile } from './queue/output-settings';
 import { AUTO_QUALITY_TARGET } from './pipeline/auto-quality';
+import { ApiKeyList, parseApiKeysEnv, type ApiKeyEntry } from './api-keys';
 
 const int = () => z.coerce.number().int();
 const NO_PRESETS: PresetsFile = {};
+const NO_KEYS: readonly ApiKeyEntry[] = [];
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
@@ -43,6 +45,11 @@ const EnvSchema = z
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
     HTTP_DRAIN_MS: int().nonnegative().default(10_000),
     ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+    API_KEYS_FILE: z.string().min(1).optional(),
+    API_KEYS: z.string().optional(),
+    // 0: off. Per API key, or per client address when no keys are configured; held in Redis, so every API process shares it.
+    RATE_LIMIT_REQUESTS_PER_MIN: int().nonnegative().default(0),
+    MAX_QUEUED_FILES_PER_KEY: int().nonnegative().default(0),
 
     PRESETS_FILE: z.string().min(1).optional(),
     ONLY_PRESETS: flag().default(false),
@@ -93,6 +100,9 @@ const EnvSchema = z
     WORKER_NICE: int().min(0).max(19).default(10),
   })
   .superRefine((env, ctx) => {
+    if (env.API_KEYS_FILE !== undefined && env.API_KEYS !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'set API_KEYS or API_KEYS_FILE, not both' });
+    }
     if (env.ORPHAN_GRACE_MS !== undefined && env.ORPHAN_GRACE_MS <= env.REQUEST_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -111,6 +121,10 @@ const EnvSchema = z
       drainMs: env.HTTP_DRAIN_MS,
       adminToken: env.ADMIN_TOKEN,
     },
+    /** Read and checked by loadConfig; empty: no keys, every route open as before. */
+    apiKeys: NO_KEYS,
+    apiKeysSource: { file: env.API_KEYS_FILE === undefined ? undefined : path.resolve(env.API_KEYS_FILE), list: env.API_KEYS },
+    limits: { requestsPerMin: env.RATE_LIMIT_REQUESTS_PER_MIN, maxQueuedFiles: env.MAX_QUEUED_FILES_PER_KEY },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     redis: {
@@ -187,7 +201,8 @@ const EnvSchema = z
     },
   }));
 
-export type Config = Readonly<z.output<typeof EnvSchema>>;
+// Where the keys come from is loadConfig's business; the rest of the code sees the checked list.
+export type Config = Readonly<Omit<z.output<typeof EnvSchema>, 'apiKeysSource'>>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -215,8 +230,33 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       }),
     );
   }
-  const { presetsFile, ...config } = parsed.data;
-  return Object.freeze({ ...config, presetsFile, transform: { ...config.transform, presets: loadPresetsFile(presetsFile) } });
+  const { presetsFile, apiKeysSource, ...config } = parsed.data;
+  return Object.freeze({
+    ...config,
+    presetsFile,
+    apiKeys: loadApiKeys(apiKeysSource),
+    transform: { ...config.transform, presets: loadPresetsFile(presetsFile) },
+  });
+}
+
+/** API_KEYS_FILE or API_KEYS: a bad entry stops the process naming it, never printing more than its hash. */
+function loadApiKeys(source: { file: string | undefined; list: string | undefined }): readonly ApiKeyEntry[] {
+  if (source.list !== undefined) {
+    const parsed = parseApiKeysEnv(source.list);
+    if ('problems' in parsed) throw new ConfigError(parsed.problems.map((p) => `API_KEYS: ${p} (expected id:sha256,…; \`npm run key:create -- NAME\` prints one)`));
+    return Object.freeze(parsed.entries);
+  }
+  if (source.file === undefined) return NO_KEYS;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(source.file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`API_KEYS_FILE: expected a readable JSON file but ${source.file} gave: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  const parsed = ApiKeyList.safeParse(json);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `API_KEYS_FILE: ${i.path.length ? `entry ${Number(i.path[0]) + 1}${i.path[1] === undefined ? '' : ` field "${String(i.path[1])}"`}: ` : ''}${i.message} (expected [{ "id", "name", "sha256" }])`));
+  if (parsed.data.length === 0) throw new ConfigError([`API_KEYS_FILE: ${source.file} lists no keys; unset API_KEYS_FILE to run without keys`]);
+  return Object.freeze(parsed.data);
 }
 
 /**

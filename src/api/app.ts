@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
+import { apiKeyAuth } from './api-key-auth';
 import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
@@ -48,6 +49,8 @@ export function createApp(deps: AppDeps): Express {
   // made browsers ask for the page's script, styles and API calls over https, which is not there.
   app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'upgrade-insecure-requests': null } } }));
   app.use(corsFor(deps.corsOrigin));
+  // Before every router, so no route can be reached without a key (when the server has keys) and no body is read first.
+  app.use(apiKeyAuth(deps.apiKeys));
   const registry = createOpenApiRegistry();
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
   app.use(urlsRouter(deps, registry));

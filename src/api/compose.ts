@@ -64,6 +64,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,
     adminAccess: adminAccess(config.http.adminToken),
+    apiKeys: config.apiKeys,
     inFlight: new InFlight(),
     idempotency: createIdempotencyStore(ports.redis, {
       prefix: config.redis.prefix,

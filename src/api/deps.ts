@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ApiKeyEntry } from '../api-keys';
 import type { Imgflow } from '../core/imgflow';
 import type { AdminAccess } from './admin-auth';
 import type { IdempotencyStore } from './idempotency-store';
@@ -18,6 +19,8 @@ export interface AppDeps {
   readonly corsOrigin?: string | undefined;
   /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN). Required, so a forgotten one cannot open them. */
   readonly adminAccess: AdminAccess;
+  /** API_KEYS(_FILE): empty, every route is open and nothing has an owner. */
+  readonly apiKeys: readonly ApiKeyEntry[];
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
   /** Idempotency-Key claims and stored responses of the upload routes. */

@@ -35,6 +35,12 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     scheme: 'bearer',
     description: 'ADMIN_TOKEN; required on operator routes. A server without one refuses them (401), whatever NODE_ENV says.',
   });
+  registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`imgf_…`), when the server has API_KEYS or API_KEYS_FILE: every route but /healthz, /readyz, /docs, /openapi.json and the web page needs one (401 UNAUTHENTICATED). Batches and everything under them belong to the key that made them; another key gets 404.',
+  });
+  registry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in its own header, e.g. beside an admin token in Authorization.' });
   return registry;
 }
 
@@ -47,5 +53,7 @@ export function buildOpenApiDocument(registry: OpenAPIRegistry): OpenApiDocument
       version: packageVersion(),
       description: 'Asynchronous image processing: upload, get 202 at once, poll the batch. Every error is application/problem+json with a stable `code`.',
     },
+    // Optional ({}): a server without API keys needs none.
+    security: [{ apiKey: [] }, { apiKeyHeader: [] }, {}],
   });
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { deadLettersCommand } from './commands/dead-letters';
+import { keysCommand } from './commands/keys';
 import { statusCommand } from './commands/status';
 import { uploadCommand } from './commands/upload';
 import { urlsCommand } from './commands/urls';
@@ -13,7 +14,8 @@ function buildProgram(): Command {
     .addCommand(uploadCommand())
     .addCommand(urlsCommand())
     .addCommand(statusCommand())
-    .addCommand(deadLettersCommand());
+    .addCommand(deadLettersCommand())
+    .addCommand(keysCommand());
   // Commander exits 1 on a bad flag; exit codes here have one meaning each, so errors come back to main.
   const configure = (command: Command) => {
     command.exitOverride().showHelpAfterError('(add --help for usage)');

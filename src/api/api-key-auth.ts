@@ -1,0 +1,66 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Request, RequestHandler, Response } from 'express';
+import { hashApiKey, type ApiKeyEntry } from '../api-keys';
+import { HttpError } from './errors';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The id of the API key the request authenticated with; absent when the server has no keys. */
+      apiKeyId?: string;
+    }
+  }
+}
+
+export const API_KEY_HEADER = 'X-API-Key';
+
+/** What anyone may fetch: probes, the API's own documentation, and the page that asks for a key. */
+function isPublic(req: Request): boolean {
+  const { path } = req;
+  if (path === '/healthz' || path === '/readyz' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/')) return true;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return false;
+  return path === '/' || /^\/b\/[0-9a-f-]{36}$/.test(path) || path.startsWith('/web/');
+}
+
+/** The key a request presents: X-API-Key first, so a client can send it beside an admin token in Authorization. */
+function presentedKey(req: Request): string | undefined {
+  const header = req.get(API_KEY_HEADER);
+  if (header) return header;
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('Authorization') ?? '');
+  return bearer?.[1];
+}
+
+/** The owner of what this request creates and the only one who may read it back; undefined when the server has no keys. */
+export function callerOf(res: Response): string | undefined {
+  return res.locals.apiKeyId;
+}
+
+/**
+ * With keys configured, every route but the public ones needs one: 401 UNAUTHENTICATED and
+ * `WWW-Authenticate: Bearer` otherwise. The presented key is hashed and compared with every
+ * configured hash in constant time, so neither the key nor which entry it is close to leaks
+ * through response times. Without keys, every request passes and has no owner.
+ */
+export function apiKeyAuth(keys: readonly ApiKeyEntry[]): RequestHandler {
+  if (keys.length === 0) return (_req, _res, next) => next();
+  const hashes = keys.map((k) => ({ id: k.id, sha256: Buffer.from(k.sha256, 'hex') }));
+  return (req, res, next) => {
+    if (isPublic(req)) return next();
+    const key = presentedKey(req);
+    if (key === undefined) {
+      res.set('WWW-Authenticate', 'Bearer realm="imgflow"');
+      return next(new HttpError('UNAUTHENTICATED', `This server needs an API key: send Authorization: Bearer <key> or ${API_KEY_HEADER}: <key>`));
+    }
+    const given = Buffer.from(hashApiKey(key), 'hex');
+    let match: string | undefined;
+    for (const entry of hashes) if (timingSafeEqual(given, entry.sha256) && match === undefined) match = entry.id;
+    if (match === undefined) {
+      res.set('WWW-Authenticate', 'Bearer realm="imgflow", error="invalid_token"');
+      return next(new HttpError('UNAUTHENTICATED', 'The API key is not one this server knows'));
+    }
+    res.locals.apiKeyId = match;
+    req.log.setBindings({ apiKeyId: match });
+    next();
+  };
+}
