@@ -38,6 +38,13 @@ export interface BatchRequest extends OutputRequest {
   readonly callbackEvents?: CallbackEvents | undefined;
 }
 
+/**
+ * Who asks: the id of the API key a request authenticated with, or undefined when the server has
+ * no keys. A batch records the key that made it; any other key is told it does not exist (not
+ * that it is someone else's, which would confirm the id). Undefined checks nothing, as before keys.
+ */
+export type Owner = string | undefined;
+
 /** The use cases; the HTTP routes are adapters over it (the CLI and the page use those routes). */
 export interface Imgflow {
   /**
@@ -46,23 +53,25 @@ export interface Imgflow {
    * (nothing: now, normal priority); a bad one is refused before anything is queued.
    * `callbackUrl` gets signed webhooks; one the guard refuses already (scheme, credentials, a literal private address) is refused here.
    */
-  submitBatch(images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  submitBatch(owner: Owner, images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
   /**
    * The same for images the workers download: every URL is checked first (INVALID_URLS lists each
    * bad one; nothing is queued unless all pass), then one job per URL. Outputs and schedule as above.
    */
-  submitUrlBatch(entries: readonly UrlEntry[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  submitUrlBatch(owner: Owner, entries: readonly UrlEntry[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
-  getBatch(batchId: string): Promise<BatchStatusView>;
+  /** BATCH_NOT_FOUND when it is not there, or is another owner's. */
+  getBatch(owner: Owner, batchId: string): Promise<BatchStatusView>;
   /**
    * A batch's events as they happen, ending after the final `batch` (see watch-batch.ts); from
    * `after`, a previous event's id, it resumes. BATCH_NOT_FOUND before any event.
    */
-  watchBatch(batchId: string, options?: { after?: string | undefined }): Promise<BatchWatch>;
-  getJob(jobId: string): Promise<JobStatus>;
+  watchBatch(owner: Owner, batchId: string, options?: { after?: string | undefined }): Promise<BatchWatch>;
+  /** JOB_NOT_FOUND when it is not there, or its batch is another owner's. */
+  getJob(owner: Owner, jobId: string): Promise<JobStatus>;
   /** Where a completed job's output is (the first variant unless named); RESULT_NOT_READY until then. */
-  findResult(jobId: string, variant?: string): Promise<ResultFile>;
+  findResult(owner: Owner, jobId: string, variant?: string): Promise<ResultFile>;
   listDeadLetters(offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }>;
   /** Puts a dead letter back on the queue under its original job id. */
   retryDeadLetter(id: string): Promise<void>;
@@ -101,20 +110,24 @@ function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks'])
 export function createImgflow(ports: Ports, options: ImgflowOptions, events: EventFanOut): Imgflow {
   const { queue, batches, deadLetters, redis, files, webhooks } = ports;
 
-  const getJob = async (jobId: string): Promise<JobStatus> => {
+  const getJob = async (owner: Owner, jobId: string): Promise<JobStatus> => {
     const job = await readJobStatus(queue, jobId);
-    if (!job) throw new AppError('JOB_NOT_FOUND', `No job ${jobId}; finished jobs are kept for a limited time`);
+    // A job outliving its batch's record has no owner left to prove: with keys, it is nobody's.
+    const visible = job && (owner === undefined || (await batches.ownerOf(job.batchId))?.owner === owner);
+    if (!job || !visible) throw new AppError('JOB_NOT_FOUND', `No job ${jobId}; finished jobs are kept for a limited time`);
     return job;
   };
 
-  const getBatch = async (batchId: string): Promise<BatchStatusView> => {
-    const batch = await readBatchStatus(queue, batches, batchId);
+  const getBatch = async (owner: Owner, batchId: string): Promise<BatchStatusView> => {
+    // The owner is checked before the batch is read, so another key's request costs one HGET and reads nothing.
+    const found = owner === undefined || (await batches.ownerOf(batchId))?.owner === owner;
+    const batch = found ? await readBatchStatus(queue, batches, batchId) : undefined;
     if (!batch) throw new AppError('BATCH_NOT_FOUND', `No batch ${batchId}; batches are kept for a limited time`);
     return batch;
   };
 
   return {
-    async submitBatch(images, request = {}, schedule = {}) {
+    async submitBatch(owner, images, request = {}, schedule = {}) {
       const callback = callbackOf(request, options.webhooks);
       const spec = resolveOutputs(options.outputs, request);
       assertOutputSizes(spec, images);
@@ -122,28 +135,28 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
       // Upload retention counts a file's age from its mtime: from when it is due, for a scheduled one.
       const { processAt } = placement;
       if (processAt) await Promise.all(images.map((image) => files.uploads.keepFrom(image.storedName, Date.parse(processAt))));
-      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback });
+      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback, owner });
     },
 
-    async submitUrlBatch(entries, request = {}, schedule = {}) {
+    async submitUrlBatch(owner, entries, request = {}, schedule = {}) {
       const urls = checkUrlEntries(entries, { maxUrls: options.urls.maxUrls, allowPrivate: options.webhooks.allowPrivateUrls });
       const callback = callbackOf(request, options.webhooks);
       // No declared sizes to check outputs against before the download: the worker checks the decoded image.
       const spec = resolveOutputs(options.outputs, request);
       const placement = resolveSchedule(schedule, Date.now());
-      return enqueueEntries({ queue, redis, batches, policy: options.policy }, urlBatchEntries(entries, urls), spec, { ...placement, callback });
+      return enqueueEntries({ queue, redis, batches, policy: options.policy }, urlBatchEntries(entries, urls), spec, { ...placement, callback, owner });
     },
 
     listPresets: () => resolvedPresets(options.outputs.presets),
 
     getBatch,
 
-    watchBatch: (batchId, watch) => watchBatch({ fanOut: events, log: events.log, getBatch }, batchId, watch),
+    watchBatch: (owner, batchId, watch) => watchBatch({ fanOut: events, log: events.log, getBatch: (id) => getBatch(owner, id) }, batchId, watch),
 
     getJob,
 
-    async findResult(jobId, variant) {
-      const job = await getJob(jobId);
+    async findResult(owner, jobId, variant) {
+      const job = await getJob(owner, jobId);
       if (job.state !== 'completed' || !job.result) {
         throw new AppError('RESULT_NOT_READY', `Job ${jobId} is ${job.state}; the result exists once it is completed`);
       }

@@ -24,6 +24,8 @@ export type FileOutcome = z.infer<typeof FileOutcome>;
 export interface BatchRecord {
   readonly batchId: string;
   readonly createdAt: string;
+  /** The id of the API key that made the batch; absent when the server had no keys. */
+  readonly owner?: string | undefined;
   /** When a scheduled batch's jobs are due (ISO 8601); absent for a batch queued at once. */
   readonly processAt?: string | undefined;
   readonly files: readonly BatchFile[];
@@ -93,6 +95,7 @@ if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV
 redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'callbackUrl', ARGV[6], 'callbackEvents', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'processAt', ARGV[8]) end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[9]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
 return 1
 `;
@@ -123,17 +126,29 @@ declare module 'ioredis' {
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
     imgflowResetOutcome(batchKey: string, jobId: string, ttlSeconds: number): Result<number, Context>;
-    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string): Result<number, Context>;
+    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string, owner: string): Result<number, Context>;
   }
+}
+
+export interface NewBatch {
+  readonly batchId: string;
+  readonly createdAt: string;
+  readonly processAt?: string | undefined;
+  readonly files: readonly BatchFile[];
+  readonly callback?: BatchCallback | undefined;
+  /** The API key id that makes it; only that key may read it back. */
+  readonly owner?: string | undefined;
 }
 
 export interface BatchStore {
   /** Redis's clock, in ms: the base for `create`'s `notAfterMs`. */
   serverTime(): Promise<number>;
   /** Writes the record if Redis runs the write by `notAfterMs` (its own clock); false if it came too late. */
-  create(batch: { batchId: string; createdAt: string; processAt?: string | undefined; files: readonly BatchFile[]; callback?: BatchCallback | undefined }, options: { notAfterMs: number }): Promise<boolean>;
+  create(batch: NewBatch, options: { notAfterMs: number }): Promise<boolean>;
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
+  /** Whether the batch exists, and whose it is: one HGET, for checks that need nothing else of it. */
+  ownerOf(batchId: string): Promise<{ owner: string | undefined } | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
   resetOutcome(batchId: string, jobId: string): Promise<void>;
 }
@@ -162,11 +177,11 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       const [seconds, micros] = await redis.time();
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     },
-    async create({ batchId, createdAt, processAt, files, callback }, { notAfterMs }) {
+    async create({ batchId, createdAt, processAt, files, callback, owner }, { notAfterMs }) {
       const [url, events] = callback ? [callback.url, callback.events] : ['', ''];
       // A scheduled batch is pending from its due time on, not from its upload.
       const ttl = pendingTtl + (processAt ? Math.max(0, Math.ceil((Date.parse(processAt) - Date.parse(createdAt)) / 1000)) : 0);
-      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, ttl, url, events, processAt ?? '')) === 1;
+      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, ttl, url, events, processAt ?? '', owner ?? '')) === 1;
     },
     async remove(batchId) {
       await redis.del(keyOf(batchId));
@@ -178,7 +193,11 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       for (const [field, value] of Object.entries(hash)) {
         if (field.startsWith('f:')) outcomes.set(field.slice(2), parseField(FileOutcome, batchId, field, value));
       }
-      return { batchId, createdAt: hash.createdAt, processAt: hash.processAt, files: parseField(z.array(BatchFile), batchId, 'files', hash.files), outcomes };
+      return { batchId, createdAt: hash.createdAt, owner: hash.owner, processAt: hash.processAt, files: parseField(z.array(BatchFile), batchId, 'files', hash.files), outcomes };
+    },
+    async ownerOf(batchId) {
+      const [createdAt, owner] = await redis.hmget(keyOf(batchId), 'createdAt', 'owner');
+      return createdAt === null ? undefined : { owner: owner ?? undefined };
     },
     async recordOutcome(batchId, jobId, outcome) {
       await redis.imgflowRecordOutcome(

@@ -24,6 +24,8 @@ export interface BatchPlacement extends JobPlacement {
   readonly processAt?: string | undefined;
   /** Who gets the batch's webhooks, stored with its record. */
   readonly callback?: BatchCallback | undefined;
+  /** The API key id the batch belongs to. */
+  readonly owner?: string | undefined;
 }
 
 export interface EnqueueDeps {
@@ -70,7 +72,7 @@ export async function enqueueEntries(deps: EnqueueDeps, entries: readonly BatchE
   const createdAt = new Date().toISOString();
   const files: BatchFile[] = entries.map((entry) => entry.file);
   const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
-  if (!(await deps.batches.create({ batchId, createdAt, processAt: placement.processAt, files, callback: placement.callback }, { notAfterMs }))) {
+  if (!(await deps.batches.create({ batchId, createdAt, processAt: placement.processAt, files, callback: placement.callback, owner: placement.owner }, { notAfterMs }))) {
     throw new QueueUnavailableError('Redis answered too late to record the batch');
   }
   try {

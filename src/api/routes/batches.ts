@@ -1,5 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { callerOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { EVENT_STREAM_TIMING, sendEventStream } from '../event-stream';
@@ -27,7 +28,7 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
     },
     async (req, res) => {
       const { batchId } = parseParams(BatchParams, req.params);
-      const batch: BatchStatus = await deps.imgflow.getBatch(batchId);
+      const batch: BatchStatus = await deps.imgflow.getBatch(callerOf(res), batchId);
       res.json(batch);
     },
   );
@@ -53,7 +54,7 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
     async (req, res) => {
       const { batchId } = parseParams(BatchParams, req.params);
       // Refusals (404, 503) come from here, before the stream starts.
-      const watch = await deps.imgflow.watchBatch(batchId, { after: req.get('Last-Event-ID') });
+      const watch = await deps.imgflow.watchBatch(callerOf(res), batchId, { after: req.get('Last-Event-ID') });
       await sendEventStream(req, res, watch);
     },
   );

@@ -1,5 +1,6 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { FILE_EXTENSIONS, mimeTypeOf, type OutputFormat } from '../../pipeline';
+import { callerOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { AppError } from '../../core/errors';
@@ -34,7 +35,7 @@ export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegi
     },
     async (req, res) => {
       const { jobId } = parseParams(JobParams, req.params);
-      const job: JobStatus = await deps.imgflow.getJob(jobId);
+      const job: JobStatus = await deps.imgflow.getJob(callerOf(res), jobId);
       res.json(job);
     },
   );
@@ -58,7 +59,7 @@ export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegi
     async (req, res) => {
       const { jobId } = parseParams(JobParams, req.params);
       const { variant } = parseQuery(ResultQuery, req.query);
-      const result = await deps.imgflow.findResult(jobId, variant);
+      const result = await deps.imgflow.findResult(callerOf(res), jobId, variant);
       res.type(mimeTypeOf(result.format));
       const headers = { 'Cache-Control': 'private, max-age=3600', 'Content-Disposition': contentDisposition(result.originalName, result.format, result.variant) };
       await new Promise<void>((resolve, reject) =>

@@ -2,6 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
+import { callerOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
@@ -41,7 +42,7 @@ function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, re
     try {
       if (req.socket.destroyed) throw new HttpError('REQUEST_ABORTED', 'The client disconnected before the upload was accepted');
       const { request, schedule } = parseUploadFields(req.body);
-      return await deps.imgflow.submitBatch(uploads, request, schedule);
+      return await deps.imgflow.submitBatch(callerOf(res), uploads, request, schedule);
     } catch (err) {
       await discardUploads(uploads);
       throw err;

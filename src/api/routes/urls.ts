@@ -6,6 +6,7 @@ import type { Imgflow } from '../../core/imgflow';
 import { batchResultsCsv } from '../../core/results-csv';
 import { URL_FAILURES } from '../../queue/url-failures';
 import { urlsFromCsv, urlsFromList, type UrlEntry } from '../../core/url-list';
+import { callerOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
@@ -116,7 +117,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
       deps.inFlight.track(async () => {
         const { entries, fields } = await readUrlRequest(deps, parsers, req, res);
         const { request, schedule } = parseUploadFields(fields);
-        const { batchId, files } = await deps.imgflow.submitUrlBatch(entries, request, schedule);
+        const { batchId, files } = await deps.imgflow.submitUrlBatch(callerOf(res), entries, request, schedule);
         const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ jobId: f.jobId, originalName: f.originalName, statusUrl: `/jobs/${f.jobId}` })) };
         return { status: 202, location: body.statusUrl, body };
       }),
@@ -137,7 +138,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
     },
     async (req, res) => {
       const { batchId } = parseParams(BatchParams, req.params);
-      const batch = await deps.imgflow.getBatch(batchId);
+      const batch = await deps.imgflow.getBatch(callerOf(res), batchId);
       const base = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
       const csv = batchResultsCsv(batch, (jobId, variant) => `${base}/jobs/${jobId}/result?variant=${encodeURIComponent(variant)}`);
       res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="batch-${batchId}-results.csv"`).send(csv);
