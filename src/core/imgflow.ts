@@ -13,6 +13,7 @@ import type { Ports } from './ports';
 import { assertOutputSizes, resolveOutputs, resolvedPresets, type OutputPolicy, type OutputRequest } from './presets';
 import { resolveSchedule, type ScheduleRequest } from './schedule';
 import { watchBatch, type BatchWatch } from './watch-batch';
+import { listBatches, type BatchListPage, type BatchListRequest } from './list-batches';
 import { checkUrlEntries, urlBatchEntries } from './url-batch';
 import type { UrlEntry } from './url-list';
 
@@ -63,6 +64,8 @@ export interface Imgflow {
   listPresets(): ReturnType<typeof resolvedPresets>;
   /** BATCH_NOT_FOUND when it is not there, or is another owner's. */
   getBatch(owner: Owner, batchId: string): Promise<BatchStatusView>;
+  /** The owner's batches, newest first, a page at a time (see list-batches.ts). */
+  listBatches(owner: Owner, request: BatchListRequest): Promise<BatchListPage>;
   /**
    * A batch's events as they happen, ending after the final `batch` (see watch-batch.ts); from
    * `after`, a previous event's id, it resumes. BATCH_NOT_FOUND before any event.
@@ -108,7 +111,7 @@ function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks'])
 
 /** `events`: the process's one reader of the image queue's event stream, which every watch shares. */
 export function createImgflow(ports: Ports, options: ImgflowOptions, events: EventFanOut): Imgflow {
-  const { queue, batches, deadLetters, redis, files, webhooks } = ports;
+  const { queue, batches, batchIndex, deadLetters, redis, files, webhooks } = ports;
 
   const getJob = async (owner: Owner, jobId: string): Promise<JobStatus> => {
     const job = await readJobStatus(queue, jobId);
@@ -150,6 +153,8 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
     listPresets: () => resolvedPresets(options.outputs.presets),
 
     getBatch,
+
+    listBatches: (owner, request) => listBatches({ index: batchIndex, queue, batches }, owner, request),
 
     watchBatch: (owner, batchId, watch) => watchBatch({ fanOut: events, log: events.log, getBatch: (id) => getBatch(owner, id) }, batchId, watch),
 

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { BATCH_FINISHED_EVENT, EVENTS_MAX_LEN, imageEventsKey } from './events';
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
 import { webhookOutboxKey, type BatchCallback } from './webhook-jobs';
+import { batchIndexKeys } from './batch-index';
 
 export const BatchFile = z.object({
   jobId: z.string().min(1),
@@ -55,7 +56,8 @@ function parseField<T>(schema: z.ZodType<T>, batchId: string, field: string, tex
 // idempotently: a job that runs again after a crash overwrites its own outcome instead of
 // counting twice. The call that finishes the batch announces it on the queue's event stream,
 // where QueueEvents subscribers receive it like BullMQ's own events. A batch with a callback gets
-// its webhook events pushed to the outbox (KEYS[3]) in this same step, so no crash can record an
+// its webhook events pushed to the outbox (KEYS[3]) in this same step, and its new expiry to the
+// index's expiry set (KEYS[4], see batch-index.ts), so no crash can record an
 // outcome without its webhook; each event's id (msg_<batchId>_<n>) is the webhook-id.
 const RECORD_OUTCOME = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
@@ -66,7 +68,11 @@ redis.call('HSET', KEYS[1], field, ARGV[3])
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
 local counts = redis.call('HMGET', KEYS[1], 'completed', 'failed', 'total')
 local completed, failed, total = tonumber(counts[1] or 0), tonumber(counts[2] or 0), tonumber(counts[3])
-if completed + failed == total then redis.call('EXPIRE', KEYS[1], ARGV[4]) end
+if completed + failed == total then
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  local clock = redis.call('TIME')
+  redis.call('ZADD', KEYS[4], tonumber(clock[1]) * 1000 + tonumber(ARGV[4]) * 1000, (redis.call('HGET', KEYS[1], 'owner') or '') .. ' ' .. ARGV[5])
+end
 if not previous and completed + failed == total then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', '${BATCH_FINISHED_EVENT}',
     'batchId', ARGV[5], 'completed', completed, 'failed', failed, 'total', total)
@@ -86,17 +92,21 @@ end
 return {completed, failed, total}
 `;
 
-// Creates a batch record only if Redis runs this by ARGV[4], a time in Redis's own clock. A
+// Creates a batch record, and its entries in the owner's index (KEYS[2]) and the index's expiry
+// set (KEYS[3]), only if Redis runs this by ARGV[4], a time in Redis's own clock. A
 // write whose reply timed out (the upload was refused) may still be run once a hung Redis
 // resumes; by then its time has passed, so it leaves nothing.
 const CREATE_BATCH = `
 local now = redis.call('TIME')
-if tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) > tonumber(ARGV[4]) then return 0 end
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if nowMs > tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'callbackUrl', ARGV[6], 'callbackEvents', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'processAt', ARGV[8]) end
 if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[9]) end
 redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[11], ARGV[10])
+redis.call('ZADD', KEYS[3], nowMs + tonumber(ARGV[5]) * 1000, ARGV[9] .. ' ' .. ARGV[10])
 return 1
 `;
 
@@ -109,6 +119,8 @@ if not previous then return 0 end
 redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1)
 redis.call('HDEL', KEYS[1], field)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+local clock = redis.call('TIME')
+redis.call('ZADD', KEYS[2], tonumber(clock[1]) * 1000 + tonumber(ARGV[2]) * 1000, (redis.call('HGET', KEYS[1], 'owner') or '') .. ' ' .. ARGV[3])
 return 1
 `;
 
@@ -118,6 +130,7 @@ declare module 'ioredis' {
       batchKey: string,
       eventsKey: string,
       outboxKey: string,
+      expiryKey: string,
       jobId: string,
       state: string,
       outcome: string,
@@ -125,8 +138,11 @@ declare module 'ioredis' {
       batchId: string,
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
-    imgflowResetOutcome(batchKey: string, jobId: string, ttlSeconds: number): Result<number, Context>;
-    imgflowCreateBatch(batchKey: string, createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string, owner: string): Result<number, Context>;
+    imgflowResetOutcome(batchKey: string, expiryKey: string, jobId: string, ttlSeconds: number, batchId: string): Result<number, Context>;
+    imgflowCreateBatch(
+      batchKey: string, indexKey: string, expiryKey: string,
+      createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string, owner: string, batchId: string, createdAtMs: number,
+    ): Result<number, Context>;
   }
 }
 
@@ -168,9 +184,10 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
   const eventsKey = imageEventsKey(options.prefix);
   const outboxKey = webhookOutboxKey(options.prefix);
   // Defining again on a shared connection just replaces the same scripts.
-  redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
-  redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 1, lua: RESET_OUTCOME });
-  redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 1, lua: CREATE_BATCH });
+  redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 4, lua: RECORD_OUTCOME });
+  redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 2, lua: RESET_OUTCOME });
+  redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 3, lua: CREATE_BATCH });
+  const index = batchIndexKeys(options.prefix);
 
   return {
     async serverTime() {
@@ -181,7 +198,11 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       const [url, events] = callback ? [callback.url, callback.events] : ['', ''];
       // A scheduled batch is pending from its due time on, not from its upload.
       const ttl = pendingTtl + (processAt ? Math.max(0, Math.ceil((Date.parse(processAt) - Date.parse(createdAt)) / 1000)) : 0);
-      return (await redis.imgflowCreateBatch(keyOf(batchId), createdAt, files.length, JSON.stringify(files), notAfterMs, ttl, url, events, processAt ?? '', owner ?? '')) === 1;
+      const created = await redis.imgflowCreateBatch(
+        keyOf(batchId), index.byOwner(owner), index.expiry,
+        createdAt, files.length, JSON.stringify(files), notAfterMs, ttl, url, events, processAt ?? '', owner ?? '', batchId, Date.parse(createdAt),
+      );
+      return created === 1;
     },
     async remove(batchId) {
       await redis.del(keyOf(batchId));
@@ -204,6 +225,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
         keyOf(batchId),
         eventsKey,
         outboxKey,
+        index.expiry,
         jobId,
         outcome.state,
         JSON.stringify(outcome),
@@ -213,7 +235,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       );
     },
     async resetOutcome(batchId, jobId) {
-      await redis.imgflowResetOutcome(keyOf(batchId), jobId, pendingTtl);
+      await redis.imgflowResetOutcome(keyOf(batchId), index.expiry, jobId, pendingTtl, batchId);
     },
   };
 }

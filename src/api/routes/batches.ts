@@ -5,7 +5,7 @@ import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { EVENT_STREAM_TIMING, sendEventStream } from '../event-stream';
 import { json, problemResponses, READ_ERRORS } from '../openapi';
-import { BatchFileEvent, BatchParams, BatchProgressEvent, BatchStatus, parseParams } from '../schemas';
+import { BatchFileEvent, BatchList, BatchListQuery, BatchParams, BatchProgressEvent, BatchStatus, encodeBatchCursor, parseParams, parseQuery } from '../schemas';
 
 const EVENTS_DESCRIPTION = `Server-Sent Events, each with an \`id:\` (a position in the queue's event stream) and JSON \`data:\`:
 
@@ -18,6 +18,25 @@ Reconnecting with \`Last-Event-ID\` resumes after that event, or starts with a f
 
 export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegistry) {
   const { router, route } = documentedRouter(registry);
+  route(
+    {
+      method: 'get',
+      path: '/batches',
+      summary: 'The caller\'s batches, newest first',
+      description: 'Those of the API key the request carries (without API keys on the server: every batch made without one), until retention removes them. Paginated with `cursor`; a page costs the same however many batches came before.',
+      request: { query: BatchListQuery },
+      responses: { 200: json(BatchList, 'A page of batches'), ...problemResponses(['INVALID_REQUEST', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
+    },
+    async (req, res) => {
+      const { limit, cursor, status } = parseQuery(BatchListQuery, req.query);
+      const page = await deps.imgflow.listBatches(callerOf(res), { limit, after: cursor, status });
+      const body: BatchList = {
+        items: page.items.map((b) => ({ ...b, statusUrl: `/batches/${b.batchId}` })),
+        nextCursor: page.next === undefined ? null : encodeBatchCursor(page.next),
+      };
+      res.json(body);
+    },
+  );
   route(
     {
       method: 'get',
