@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Request, RequestHandler, Response } from 'express';
 import { hashApiKey, type ApiKeyEntry } from '../api-keys';
+import type { Submitter } from '../core/imgflow';
 import { HttpError } from './errors';
 
 declare global {
@@ -16,7 +17,7 @@ declare global {
 export const API_KEY_HEADER = 'X-API-Key';
 
 /** What anyone may fetch: probes, the API's own documentation, and the page that asks for a key. */
-function isPublic(req: Request): boolean {
+export function isPublic(req: Request): boolean {
   const { path } = req;
   if (path === '/healthz' || path === '/readyz' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/')) return true;
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
@@ -36,6 +37,11 @@ export function callerOf(res: Response): string | undefined {
   return res.locals.apiKeyId;
 }
 
+/** Who submits a batch: its owner, and the address that holds the quotas when the server has no keys. */
+export function submitterOf(req: Request, res: Response): Submitter {
+  return { owner: callerOf(res), address: req.ip ?? req.socket.remoteAddress ?? 'unknown' };
+}
+
 /**
  * With keys configured, every route but the public ones needs one: 401 UNAUTHENTICATED and
  * `WWW-Authenticate: Bearer` otherwise. The presented key is hashed and compared with every
@@ -49,15 +55,15 @@ export function apiKeyAuth(keys: readonly ApiKeyEntry[]): RequestHandler {
     if (isPublic(req)) return next();
     const key = presentedKey(req);
     if (key === undefined) {
-      res.set('WWW-Authenticate', 'Bearer realm="imgflow"');
-      return next(new HttpError('UNAUTHENTICATED', `This server needs an API key: send Authorization: Bearer <key> or ${API_KEY_HEADER}: <key>`));
+      const headers = { 'WWW-Authenticate': 'Bearer realm="imgflow"' };
+      return next(new HttpError('UNAUTHENTICATED', `This server needs an API key: send Authorization: Bearer <key> or ${API_KEY_HEADER}: <key>`, { headers }));
     }
     const given = Buffer.from(hashApiKey(key), 'hex');
     let match: string | undefined;
     for (const entry of hashes) if (timingSafeEqual(given, entry.sha256) && match === undefined) match = entry.id;
     if (match === undefined) {
-      res.set('WWW-Authenticate', 'Bearer realm="imgflow", error="invalid_token"');
-      return next(new HttpError('UNAUTHENTICATED', 'The API key is not one this server knows'));
+      const headers = { 'WWW-Authenticate': 'Bearer realm="imgflow", error="invalid_token"' };
+      return next(new HttpError('UNAUTHENTICATED', 'The API key is not one this server knows', { headers }));
     }
     res.locals.apiKeyId = match;
     req.log.setBindings({ apiKeyId: match });

@@ -51,6 +51,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(corsFor(deps.corsOrigin));
   // Before every router, so no route can be reached without a key (when the server has keys) and no body is read first.
   app.use(apiKeyAuth(deps.apiKeys));
+  // After the key (it counts per key), before any body is read.
+  app.use(deps.rateLimit);
   const registry = createOpenApiRegistry();
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
   app.use(urlsRouter(deps, registry));

@@ -15,6 +15,7 @@ import type { AppDeps } from './deps';
 import { createIdempotencyStore } from './idempotency-store';
 import { InFlight } from './in-flight';
 import { watchQueueEvents } from './queue-events';
+import { noRateLimit, rateLimit } from './rate-limit';
 
 export interface ApiContext {
   readonly app: Express;
@@ -43,6 +44,9 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const key = imageEventsKey(config.redis.prefix);
   const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
+  // Its own connection, so the limiter's commands never queue behind BullMQ's.
+  const limitsRedis = config.limits.requestsPerMin > 0 ? redisConnection(config.redis.url, 'producer') : undefined;
+  limitsRedis?.on('error', () => undefined); // the producer connection already reports outages
 
   const deps: AppDeps = {
     logger,
@@ -58,6 +62,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       },
       webhooks: { enabled: config.webhooks.secret !== undefined, allowPrivateUrls: config.outbound.allowPrivate },
       urls: { maxUrls: config.urls.maxUrls },
+      maxQueuedFiles: config.limits.maxQueuedFiles,
     }, fanOut),
     uploads: config.uploads,
     urls: config.urls,
@@ -65,6 +70,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     corsOrigin: config.http.corsOrigin,
     adminAccess: adminAccess(config.http.adminToken),
     apiKeys: config.apiKeys,
+    rateLimit: limitsRedis ? rateLimit({ redis: limitsRedis, prefix: config.redis.prefix, requestsPerMin: config.limits.requestsPerMin, logger }) : noRateLimit,
     inFlight: new InFlight(),
     idempotency: createIdempotencyStore(ports.redis, {
       prefix: config.redis.prefix,
@@ -84,6 +90,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       ['uploads in flight', () => deps.inFlight.idle()],
       ['queue events', () => closeUnlessDown(eventsRedis, () => events.close())],
       ['events redis', () => closeRedis(eventsRedis)],
+      ['rate limit redis', async () => limitsRedis && closeRedis(limitsRedis)],
       ...ports.closeSteps,
     ],
   };

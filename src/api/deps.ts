@@ -1,3 +1,4 @@
+import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ApiKeyEntry } from '../api-keys';
 import type { Imgflow } from '../core/imgflow';
@@ -21,6 +22,8 @@ export interface AppDeps {
   readonly adminAccess: AdminAccess;
   /** API_KEYS(_FILE): empty, every route is open and nothing has an owner. */
   readonly apiKeys: readonly ApiKeyEntry[];
+  /** RATE_LIMIT_REQUESTS_PER_MIN, counted in Redis over its own connection (compose.ts); a pass-through when off. */
+  readonly rateLimit: RequestHandler;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
   /** Idempotency-Key claims and stored responses of the upload routes. */

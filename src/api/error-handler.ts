@@ -4,6 +4,8 @@ import { AppError } from '../core/errors';
 import { isErrno } from '../errno';
 import { closeAfterAnswer } from './close-early';
 import { isRedisUnavailable } from '../queue/connection';
+import { QuotaExceededError } from '../queue/batch-store';
+import { QUOTA_RETRY_AFTER_SECONDS, queuedFilesPolicy, refusalHeaders } from './limit-headers';
 import { sanitizeOriginalName } from './multipart';
 import { HttpError, problems, type ProblemCode } from './errors';
 
@@ -60,6 +62,9 @@ function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientG
     };
     return new HttpError(code, detail[code] ?? err.message, { cause: err });
   }
+  if (err instanceof QuotaExceededError) {
+    return new HttpError('QUOTA_EXCEEDED', err.message, { cause: err, headers: refusalHeaders(queuedFilesPolicy(err.max), QUOTA_RETRY_AFTER_SECONDS) });
+  }
   if (isRedisUnavailable(err)) return new HttpError('QUEUE_UNAVAILABLE', 'The job queue is unreachable; try again shortly', { cause: err });
   // A path parameter with a broken percent-encoding (/jobs/%E0%A4%A): the router cannot
   // decode it and throws a URIError. That is a malformed id from the client, not a fault here.
@@ -97,6 +102,7 @@ export function createErrorHandler(limits: { maxFileSizeBytes: number }): ErrorR
     // Answered before the body was read in full: close the connection, or Node would read the
     // rest of the body (up to its whole length) just to keep the connection alive.
     if (!req.complete) closeAfterAnswer(req, res);
+    res.set(httpError.headers);
     res.status(httpError.status).type('application/problem+json').json(problemBody(httpError, req.originalUrl));
   };
 }

@@ -54,12 +54,15 @@ export type ProblemCode = keyof typeof problems;
 export class HttpError extends Error {
   override name = 'HttpError';
   readonly status: number;
+  /** Response headers the answer needs beside its body (Retry-After, WWW-Authenticate, …). */
+  readonly headers: Readonly<Record<string, string>>;
   constructor(
     readonly code: ProblemCode,
     readonly detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(detail, options);
     this.status = problems[code].status;
+    this.headers = options?.headers ?? {};
   }
 }

@@ -6,6 +6,7 @@ import type { EventFanOut } from '../queue/event-fan-out';
 import { enqueueBatch, enqueueEntries, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
 import { readBatchStatus, readJobStatus, type BatchStatusView, type JobStatus } from '../queue/job-status';
 import type { JobPolicy } from '../queue/jobs';
+import { QuotaExceededError, type QueuedFilesQuota } from '../queue/batch-store';
 import type { BatchCallback, CallbackEvents, DeliveryStatus } from '../queue/webhook-jobs';
 import { DEFAULT_VARIANT } from '../storage/output-name';
 import { AppError } from './errors';
@@ -46,6 +47,12 @@ export interface BatchRequest extends OutputRequest {
  */
 export type Owner = string | undefined;
 
+/** Who submits a batch: its owner, and the client's address, which holds the queued-files quota on a server without keys. */
+export interface Submitter {
+  readonly owner: Owner;
+  readonly address: string;
+}
+
 /** The use cases; the HTTP routes are adapters over it (the CLI and the page use those routes). */
 export interface Imgflow {
   /**
@@ -54,12 +61,18 @@ export interface Imgflow {
    * (nothing: now, normal priority); a bad one is refused before anything is queued.
    * `callbackUrl` gets signed webhooks; one the guard refuses already (scheme, credentials, a literal private address) is refused here.
    */
-  submitBatch(owner: Owner, images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  submitBatch(submitter: Submitter, images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
   /**
    * The same for images the workers download: every URL is checked first (INVALID_URLS lists each
    * bad one; nothing is queued unless all pass), then one job per URL. Outputs and schedule as above.
    */
-  submitUrlBatch(owner: Owner, entries: readonly UrlEntry[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  submitUrlBatch(submitter: Submitter, entries: readonly UrlEntry[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  /**
+   * Refuses (QuotaExceededError) a submission of `files` that would take its submitter over
+   * MAX_QUEUED_FILES_PER_KEY, from the count alone, so a client can be refused before it sends
+   * them. Only a hint: the batch's own write checks and counts again, atomically.
+   */
+  checkQueuedFiles(submitter: Submitter, files: number): Promise<void>;
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
   /** BATCH_NOT_FOUND when it is not there, or is another owner's. */
@@ -93,6 +106,8 @@ export interface ImgflowOptions {
   readonly webhooks: { readonly enabled: boolean; readonly allowPrivateUrls: boolean };
   /** URLs per request (MAX_URLS); which addresses they may name is ALLOW_PRIVATE_URLS, as for webhooks. */
   readonly urls: { readonly maxUrls: number };
+  /** MAX_QUEUED_FILES_PER_KEY: files waiting or being processed per key (or client address); 0, unlimited. */
+  readonly maxQueuedFiles: number;
 }
 
 function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks']): BatchCallback | undefined {
@@ -110,6 +125,12 @@ function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks'])
 }
 
 /** `events`: the process's one reader of the image queue's event stream, which every watch shares. */
+/** Whose count a submission adds to, or none when there is no limit (a count nobody reads would only drift). */
+export function quotaOf(submitter: Submitter, maxQueuedFiles: number): QueuedFilesQuota | undefined {
+  if (maxQueuedFiles === 0) return undefined;
+  return { holder: submitter.owner === undefined ? `address:${submitter.address}` : `key:${submitter.owner}`, max: maxQueuedFiles };
+}
+
 export function createImgflow(ports: Ports, options: ImgflowOptions, events: EventFanOut): Imgflow {
   const { queue, batches, batchIndex, deadLetters, redis, files, webhooks } = ports;
 
@@ -130,7 +151,7 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
   };
 
   return {
-    async submitBatch(owner, images, request = {}, schedule = {}) {
+    async submitBatch(submitter, images, request = {}, schedule = {}) {
       const callback = callbackOf(request, options.webhooks);
       const spec = resolveOutputs(options.outputs, request);
       assertOutputSizes(spec, images);
@@ -138,16 +159,23 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
       // Upload retention counts a file's age from its mtime: from when it is due, for a scheduled one.
       const { processAt } = placement;
       if (processAt) await Promise.all(images.map((image) => files.uploads.keepFrom(image.storedName, Date.parse(processAt))));
-      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback, owner });
+      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback, owner: submitter.owner, quota: quotaOf(submitter, options.maxQueuedFiles) });
     },
 
-    async submitUrlBatch(owner, entries, request = {}, schedule = {}) {
+    async submitUrlBatch(submitter, entries, request = {}, schedule = {}) {
       const urls = checkUrlEntries(entries, { maxUrls: options.urls.maxUrls, allowPrivate: options.webhooks.allowPrivateUrls });
       const callback = callbackOf(request, options.webhooks);
       // No declared sizes to check outputs against before the download: the worker checks the decoded image.
       const spec = resolveOutputs(options.outputs, request);
       const placement = resolveSchedule(schedule, Date.now());
-      return enqueueEntries({ queue, redis, batches, policy: options.policy }, urlBatchEntries(entries, urls), spec, { ...placement, callback, owner });
+      return enqueueEntries({ queue, redis, batches, policy: options.policy }, urlBatchEntries(entries, urls), spec, { ...placement, callback, owner: submitter.owner, quota: quotaOf(submitter, options.maxQueuedFiles) });
+    },
+
+    async checkQueuedFiles(submitter, count) {
+      const quota = quotaOf(submitter, options.maxQueuedFiles);
+      if (!quota) return;
+      const queued = await batches.queuedFiles(quota.holder);
+      if (queued + count > quota.max) throw new QuotaExceededError(quota.max, queued, count);
     },
 
     listPresets: () => resolvedPresets(options.outputs.presets),

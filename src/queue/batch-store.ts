@@ -57,7 +57,8 @@ function parseField<T>(schema: z.ZodType<T>, batchId: string, field: string, tex
 // counting twice. The call that finishes the batch announces it on the queue's event stream,
 // where QueueEvents subscribers receive it like BullMQ's own events. A batch with a callback gets
 // its webhook events pushed to the outbox (KEYS[3]) in this same step, and its new expiry to the
-// index's expiry set (KEYS[4], see batch-index.ts), so no crash can record an
+// index's expiry set (KEYS[4], see batch-index.ts); its file stops counting against its holder's
+// quota of queued files (KEYS[5]), so no crash can record an
 // outcome without its webhook; each event's id (msg_<batchId>_<n>) is the webhook-id.
 const RECORD_OUTCOME = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
@@ -66,6 +67,8 @@ local previous = redis.call('HGET', KEYS[1], field)
 if previous then redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1) end
 redis.call('HSET', KEYS[1], field, ARGV[3])
 redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+local holder = redis.call('HGET', KEYS[1], 'quotaHolder')
+if holder and not previous and redis.call('HINCRBY', KEYS[5], holder, -1) <= 0 then redis.call('HDEL', KEYS[5], holder) end
 local counts = redis.call('HMGET', KEYS[1], 'completed', 'failed', 'total')
 local completed, failed, total = tonumber(counts[1] or 0), tonumber(counts[2] or 0), tonumber(counts[3])
 if completed + failed == total then
@@ -93,13 +96,22 @@ return {completed, failed, total}
 `;
 
 // Creates a batch record, and its entries in the owner's index (KEYS[2]) and the index's expiry
-// set (KEYS[3]), only if Redis runs this by ARGV[4], a time in Redis's own clock. A
+// set (KEYS[3]), only if Redis runs this by ARGV[4], a time in Redis's own clock. With a quota
+// holder (ARGV[12]) its files count against the holder's queued files (KEYS[4]), and a batch that
+// would take them over ARGV[13] is refused (-1 - queued): check and count in one step, so
+// concurrent uploads from several API processes cannot both slip under the limit. A
 // write whose reply timed out (the upload was refused) may still be run once a hung Redis
 // resumes; by then its time has passed, so it leaves nothing.
 const CREATE_BATCH = `
 local now = redis.call('TIME')
 local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 if nowMs > tonumber(ARGV[4]) then return 0 end
+if ARGV[12] ~= '' then
+  local queued = tonumber(redis.call('HGET', KEYS[4], ARGV[12]) or 0)
+  if tonumber(ARGV[13]) > 0 and queued + tonumber(ARGV[2]) > tonumber(ARGV[13]) then return -1 - queued end
+  redis.call('HINCRBY', KEYS[4], ARGV[12], ARGV[2])
+  redis.call('HSET', KEYS[1], 'quotaHolder', ARGV[12])
+end
 redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
 if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'callbackUrl', ARGV[6], 'callbackEvents', ARGV[7]) end
 if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'processAt', ARGV[8]) end
@@ -119,6 +131,8 @@ if not previous then return 0 end
 redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1)
 redis.call('HDEL', KEYS[1], field)
 redis.call('EXPIRE', KEYS[1], ARGV[2])
+local holder = redis.call('HGET', KEYS[1], 'quotaHolder')
+if holder then redis.call('HINCRBY', KEYS[3], holder, 1) end
 local clock = redis.call('TIME')
 redis.call('ZADD', KEYS[2], tonumber(clock[1]) * 1000 + tonumber(ARGV[2]) * 1000, (redis.call('HGET', KEYS[1], 'owner') or '') .. ' ' .. ARGV[3])
 return 1
@@ -131,6 +145,7 @@ declare module 'ioredis' {
       eventsKey: string,
       outboxKey: string,
       expiryKey: string,
+      quotaKey: string,
       jobId: string,
       state: string,
       outcome: string,
@@ -138,10 +153,11 @@ declare module 'ioredis' {
       batchId: string,
       maxEvents: number,
     ): Result<[number, number, number] | null, Context>;
-    imgflowResetOutcome(batchKey: string, expiryKey: string, jobId: string, ttlSeconds: number, batchId: string): Result<number, Context>;
+    imgflowResetOutcome(batchKey: string, expiryKey: string, quotaKey: string, jobId: string, ttlSeconds: number, batchId: string): Result<number, Context>;
     imgflowCreateBatch(
-      batchKey: string, indexKey: string, expiryKey: string,
+      batchKey: string, indexKey: string, expiryKey: string, quotaKey: string,
       createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string, owner: string, batchId: string, createdAtMs: number,
+      quotaHolder: string, maxQueued: number,
     ): Result<number, Context>;
   }
 }
@@ -154,6 +170,26 @@ export interface NewBatch {
   readonly callback?: BatchCallback | undefined;
   /** The API key id that makes it; only that key may read it back. */
   readonly owner?: string | undefined;
+  /** Whose queued files it counts against (MAX_QUEUED_FILES_PER_KEY), and their limit; absent: not counted. */
+  readonly quota?: QueuedFilesQuota | undefined;
+}
+
+export interface QueuedFilesQuota {
+  /** The API key id, or the client's address on a server without keys. */
+  readonly holder: string;
+  readonly max: number;
+}
+
+/** A batch that would take its holder over MAX_QUEUED_FILES_PER_KEY; nothing was written. */
+export class QuotaExceededError extends Error {
+  override name = 'QuotaExceededError';
+  constructor(
+    readonly max: number,
+    readonly queued: number,
+    readonly requested: number,
+  ) {
+    super(`Expected at most ${max} files waiting or being processed per client, but ${queued} are and this request adds ${requested}; retry once some have finished`);
+  }
 }
 
 export interface BatchStore {
@@ -163,6 +199,8 @@ export interface BatchStore {
   create(batch: NewBatch, options: { notAfterMs: number }): Promise<boolean>;
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
+  /** How many of the holder's files wait or are being processed, as counted for MAX_QUEUED_FILES_PER_KEY. */
+  queuedFiles(holder: string): Promise<number>;
   /** Whether the batch exists, and whose it is: one HGET, for checks that need nothing else of it. */
   ownerOf(batchId: string): Promise<{ owner: string | undefined } | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
@@ -184,9 +222,10 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
   const eventsKey = imageEventsKey(options.prefix);
   const outboxKey = webhookOutboxKey(options.prefix);
   // Defining again on a shared connection just replaces the same scripts.
-  redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 4, lua: RECORD_OUTCOME });
-  redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 2, lua: RESET_OUTCOME });
-  redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 3, lua: CREATE_BATCH });
+  redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 5, lua: RECORD_OUTCOME });
+  redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 3, lua: RESET_OUTCOME });
+  redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 4, lua: CREATE_BATCH });
+  const quotaKey = keys.toKey(IMAGE_QUEUE, 'queued-files');
   const index = batchIndexKeys(options.prefix);
 
   return {
@@ -194,18 +233,27 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       const [seconds, micros] = await redis.time();
       return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     },
-    async create({ batchId, createdAt, processAt, files, callback, owner }, { notAfterMs }) {
+    async create({ batchId, createdAt, processAt, files, callback, owner, quota }, { notAfterMs }) {
       const [url, events] = callback ? [callback.url, callback.events] : ['', ''];
       // A scheduled batch is pending from its due time on, not from its upload.
       const ttl = pendingTtl + (processAt ? Math.max(0, Math.ceil((Date.parse(processAt) - Date.parse(createdAt)) / 1000)) : 0);
       const created = await redis.imgflowCreateBatch(
-        keyOf(batchId), index.byOwner(owner), index.expiry,
+        keyOf(batchId), index.byOwner(owner), index.expiry, quotaKey,
         createdAt, files.length, JSON.stringify(files), notAfterMs, ttl, url, events, processAt ?? '', owner ?? '', batchId, Date.parse(createdAt),
+        quota?.holder ?? '', quota?.max ?? 0,
       );
+      if (created < 0 && quota) throw new QuotaExceededError(quota.max, -1 - created, files.length);
       return created === 1;
     },
     async remove(batchId) {
-      await redis.del(keyOf(batchId));
+      // Its files never ran: give their places in the holder's quota back.
+      const [holder, total] = await redis.hmget(keyOf(batchId), 'quotaHolder', 'total');
+      const multi = redis.multi().del(keyOf(batchId));
+      if (holder) multi.hincrby(quotaKey, holder, -Number(total));
+      await multi.exec();
+    },
+    async queuedFiles(holder) {
+      return Number((await redis.hget(quotaKey, holder)) ?? 0);
     },
     async get(batchId) {
       const hash = await redis.hgetall(keyOf(batchId));
@@ -226,6 +274,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
         eventsKey,
         outboxKey,
         index.expiry,
+        quotaKey,
         jobId,
         outcome.state,
         JSON.stringify(outcome),
@@ -235,7 +284,7 @@ export function createBatchStore(redis: Redis, options: { prefix: string; ttlSec
       );
     },
     async resetOutcome(batchId, jobId) {
-      await redis.imgflowResetOutcome(keyOf(batchId), index.expiry, jobId, pendingTtl, batchId);
+      await redis.imgflowResetOutcome(keyOf(batchId), index.expiry, quotaKey, jobId, pendingTtl, batchId);
     },
   };
 }

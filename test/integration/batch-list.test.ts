@@ -25,7 +25,7 @@ describe('GET /batches', () => {
     const pages: Page[] = [];
     let cursor: string | null = null;
     do {
-      const res = await stack.request.get(`/batches?${query}${cursor ? `&cursor=${cursor}` : ''}`).set(as(who)).expect(200);
+      const res: { body: Page } = await stack.request.get(`/batches?${query}${cursor ? `&cursor=${cursor}` : ''}`).set(as(who)).expect(200);
       pages.push(res.body as Page);
       cursor = (res.body as Page).nextCursor;
     } while (cursor !== null && pages.length < 20);

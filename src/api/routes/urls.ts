@@ -6,7 +6,7 @@ import type { Imgflow } from '../../core/imgflow';
 import { batchResultsCsv } from '../../core/results-csv';
 import { URL_FAILURES } from '../../queue/url-failures';
 import { urlsFromCsv, urlsFromList, type UrlEntry } from '../../core/url-list';
-import { callerOf } from '../api-key-auth';
+import { callerOf, submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
@@ -21,6 +21,7 @@ const URL_ERRORS: ProblemCode[] = [
   'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'FIELD_TOO_LARGE', 'PAYLOAD_TOO_LARGE', 'NOT_MULTIPART',
   'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'PRESETS_ONLY', 'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED',
   'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'QUOTA_EXCEEDED',
 ];
 
 type UrlDeps = Pick<AppDeps, 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & {
@@ -117,7 +118,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
       deps.inFlight.track(async () => {
         const { entries, fields } = await readUrlRequest(deps, parsers, req, res);
         const { request, schedule } = parseUploadFields(fields);
-        const { batchId, files } = await deps.imgflow.submitUrlBatch(callerOf(res), entries, request, schedule);
+        const { batchId, files } = await deps.imgflow.submitUrlBatch(submitterOf(req, res), entries, request, schedule);
         const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ jobId: f.jobId, originalName: f.originalName, statusUrl: `/jobs/${f.jobId}` })) };
         return { status: 202, location: body.statusUrl, body };
       }),
