@@ -36,7 +36,11 @@ function exitCodeOf(err: unknown): number {
     return err.exitCode;
   }
   if (err instanceof ApiProblemError) {
-    const hint = err.code === 'ROUTE_NOT_FOUND' ? ` (the server has no ${err.path.split('?')[0]}: it is older than this CLI)` : '';
+    const hints: Record<string, string> = {
+      ROUTE_NOT_FOUND: ` (the server has no ${err.path.split('?')[0]}: it is older than this CLI)`,
+      UNAUTHENTICATED: ' (pass --api-key or set IMGFLOW_API_KEY)',
+    };
+    const hint = hints[err.code] ?? '';
     process.stderr.write(`imgflow: the server refused ${err.path}: ${err.code}: ${err.detail}${hint}\n`);
     return err.exitCode;
   }
