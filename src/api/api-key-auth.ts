@@ -24,12 +24,25 @@ export function isPublic(req: Request): boolean {
   return path === '/' || /^\/b\/[0-9a-f-]{36}$/.test(path) || path.startsWith('/web/');
 }
 
-/** The key a request presents: X-API-Key first, so a client can send it beside an admin token in Authorization. */
+/** The one route a browser's EventSource calls, and it can send no headers: there the key may come as `?access_token=`. */
+const EVENTS_PATH = /^\/batches\/[0-9a-f-]{36}\/events$/;
+
+/**
+ * The key a request presents: X-API-Key first, so a client can send it beside an admin token in
+ * Authorization; then a bearer token; on the events route, `access_token` (RFC 6750's query form).
+ */
 function presentedKey(req: Request): string | undefined {
   const header = req.get(API_KEY_HEADER);
   if (header) return header;
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(req.get('Authorization') ?? '');
-  return bearer?.[1];
+  if (bearer?.[1]) return bearer[1];
+  const token = req.method === 'GET' && EVENTS_PATH.test(req.path) ? req.query.access_token : undefined;
+  return typeof token === 'string' && token !== '' ? token : undefined;
+}
+
+/** A request URL fit for a log line: an access_token's value replaced. */
+export function redactAccessToken(url: string): string {
+  return url.replace(/([?&]access_token=)[^&#]*/gi, '$1[redacted]');
 }
 
 /** The owner of what this request creates and the only one who may read it back; undefined when the server has no keys. */

@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { redactAccessToken } from '../../src/api/api-key-auth';
 import { createKey, type CreatedKey } from '../helpers/api-keys';
 import { filesIn } from '../helpers/http';
 import { startStack, type TestStack } from '../helpers/stack';
@@ -62,6 +63,18 @@ describe('API keys (API_KEYS)', () => {
     ['X-API-Key', (key: string) => ({ 'X-API-Key': key })],
   ])('accepts the key in %s', async (_how, headers) => {
     await stack.request.get('/limits').set(headers(alice.key)).expect(200);
+  });
+
+  it('takes the key as ?access_token= on the events route only, which a browser\'s EventSource calls without headers', async () => {
+    const batch = '3b241101-e2bb-4255-8caf-4136c566a962';
+    // Accepted: the batch is simply not there.
+    expect((await stack.request.get(`/batches/${batch}/events?access_token=${alice.key}`).expect(404)).body.code).toBe('BATCH_NOT_FOUND');
+    expect((await stack.request.get(`/batches/${batch}?access_token=${alice.key}`).expect(401)).body.code).toBe('UNAUTHENTICATED');
+    expect((await stack.request.get(`/limits?access_token=${alice.key}`).expect(401)).body.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('redacts an access_token from the URLs it logs', () => {
+    expect(redactAccessToken(`/batches/x/events?after=1&access_token=${alice.key}&b=2`)).toBe('/batches/x/events?after=1&access_token=[redacted]&b=2');
   });
 
   it.each(['/healthz', '/readyz', '/openapi.json', '/docs/'])('serves %s without a key', async (route) => {

@@ -60,6 +60,7 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
       request: {
         params: BatchParams,
         headers: z.object({ 'last-event-id': z.string().optional().meta({ description: 'The id of the last event received: resume after it' }) }),
+        query: z.object({ access_token: z.string().optional().meta({ description: 'The API key, for clients that cannot send headers (a browser\'s EventSource); accepted on this route only, and redacted from logs' }) }),
       },
       responses: {
         200: {
