@@ -24,8 +24,11 @@ export function problemResponses(codes: readonly ProblemCode[]) {
   );
 }
 
+/** What every route but the public ones (probes, docs, the page) can answer, on a server with API keys or a rate limit. */
+export const ACCESS_ERRORS: readonly ProblemCode[] = ['UNAUTHENTICATED', 'RATE_LIMITED'];
+
 /** Errors every route that reads by id can answer with. */
-export const READ_ERRORS: readonly ProblemCode[] = ['INVALID_ID', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
+export const READ_ERRORS: readonly ProblemCode[] = [...ACCESS_ERRORS, 'INVALID_ID', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
 
 /** A registry with the components routes refer to; each router adds its own paths to it. */
 export function createOpenApiRegistry(): OpenAPIRegistry {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { redactAccessToken } from '../../src/api/api-key-auth';
 import { createKey, type CreatedKey } from '../helpers/api-keys';
 import { filesIn } from '../helpers/http';
-import { startStack, type TestStack } from '../helpers/stack';
+import { startStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack';
 
 // Each key comes from the real command, a tsx child process: a second or two.
 jest.setTimeout(60_000);
@@ -19,7 +19,7 @@ describe('API keys (API_KEYS)', () => {
   beforeAll(async () => {
     alice = await createKey('Alice');
     const bob = await createKey('Bob');
-    stack = await startStack({ env: { API_KEYS: `${alice.env},${bob.env}` } });
+    stack = await startStack({ env: { API_KEYS: `${alice.env},${bob.env}`, ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
   });
   afterAll(() => stack.stop());
 
@@ -73,6 +73,12 @@ describe('API keys (API_KEYS)', () => {
     expect((await stack.request.get(`/limits?access_token=${alice.key}`).expect(401)).body.code).toBe('UNAUTHENTICATED');
   });
 
+  it('needs a key on the operator routes too, in X-API-Key beside the admin token in Authorization', async () => {
+    expect((await stack.admin.get('/dead-letters').expect(401)).body.code).toBe('UNAUTHENTICATED');
+    await stack.admin.get('/dead-letters').set('X-API-Key', alice.key).expect(200);
+    expect((await stack.request.get('/dead-letters').set('X-API-Key', alice.key).expect(401)).body.code).toBe('UNAUTHORIZED');
+  });
+
   it('redacts an access_token from the URLs it logs', () => {
     expect(redactAccessToken(`/batches/x/events?after=1&access_token=${alice.key}&b=2`)).toBe('/batches/x/events?after=1&access_token=[redacted]&b=2');
   });
@@ -84,6 +90,10 @@ describe('API keys (API_KEYS)', () => {
   it('documents both ways of sending a key in the OpenAPI document', async () => {
     const doc = (await stack.request.get('/openapi.json').expect(200)).body;
     expect(doc.components.securitySchemes).toMatchObject({ apiKey: { type: 'http', scheme: 'bearer' }, apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' } });
+    expect(doc.paths['/batches/{batchId}'].get.responses['401'].description).toMatch(/`UNAUTHENTICATED`/);
+    expect(doc.paths['/process-images'].post.responses['429'].description).toBe("`QUOTA_EXCEEDED`: Too many files queued; `RATE_LIMITED`: Too many requests");
+    expect(doc.paths['/dead-letters'].get.responses['401'].description).toBe("`UNAUTHENTICATED`: Missing or unknown API key; `UNAUTHORIZED`: Missing or wrong admin token");
+    expect(Object.keys(doc.paths['/healthz'].get.responses)).toEqual(['200']);
   });
 });
 

@@ -4,7 +4,7 @@ import { callerOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { EVENT_STREAM_TIMING, sendEventStream } from '../event-stream';
-import { json, problemResponses, READ_ERRORS } from '../openapi';
+import { ACCESS_ERRORS, json, problemResponses, READ_ERRORS } from '../openapi';
 import { BatchFileEvent, BatchList, BatchListQuery, BatchParams, BatchProgressEvent, BatchStatus, encodeBatchCursor, parseParams, parseQuery } from '../schemas';
 
 const EVENTS_DESCRIPTION = `Server-Sent Events, each with an \`id:\` (a position in the queue's event stream) and JSON \`data:\`:
@@ -25,7 +25,7 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
       summary: 'The caller\'s batches, newest first',
       description: 'Those of the API key the request carries (without API keys on the server: every batch made without one), until retention removes them. Paginated with `cursor`; a page costs the same however many batches came before.',
       request: { query: BatchListQuery },
-      responses: { 200: json(BatchList, 'A page of batches'), ...problemResponses(['INVALID_REQUEST', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
+      responses: { 200: json(BatchList, 'A page of batches'), ...problemResponses([...ACCESS_ERRORS, 'INVALID_REQUEST', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
     },
     async (req, res) => {
       const { limit, cursor, status } = parseQuery(BatchListQuery, req.query);

@@ -9,14 +9,14 @@ import { HttpError, type ProblemCode } from '../errors';
 import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempotent';
 import { describeAcceptedTypes } from '../image-sniffer';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
-import { binary, json, problemResponses } from '../openapi';
+import { ACCESS_ERRORS, binary, json, problemResponses } from '../openapi';
 import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';
 
 const UPLOAD_ERRORS: ProblemCode[] = [
   'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'PAYLOAD_TOO_LARGE',
   'FIELD_TOO_LARGE', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
   'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
-  'QUOTA_EXCEEDED',
+  'QUOTA_EXCEEDED', ...ACCESS_ERRORS,
 ];
 
 // The app always has an idempotency store (AppDeps); a router built alone for its docs needs none.

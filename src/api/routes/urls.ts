@@ -13,7 +13,7 @@ import { HttpError, type ProblemCode } from '../errors';
 import { idempotent } from '../idempotent';
 import { MAX_PREAMBLE_BYTES, maxBodyBytes } from '../multipart';
 import { guardedStreamHandler } from '../multipart-guard';
-import { binary, json, problemResponses, READ_ERRORS } from '../openapi';
+import { ACCESS_ERRORS, binary, json, problemResponses, READ_ERRORS } from '../openapi';
 import { BatchAccepted, BatchParams, parseParams, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadFields } from '../schemas';
 
 const URL_ERRORS: ProblemCode[] = [
@@ -21,7 +21,7 @@ const URL_ERRORS: ProblemCode[] = [
   'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'FIELD_TOO_LARGE', 'PAYLOAD_TOO_LARGE', 'NOT_MULTIPART',
   'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'PRESETS_ONLY', 'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED',
   'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
-  'QUOTA_EXCEEDED',
+  'QUOTA_EXCEEDED', ...ACCESS_ERRORS,
 ];
 
 type UrlDeps = Pick<AppDeps, 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & {
