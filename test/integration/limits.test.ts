@@ -5,7 +5,7 @@ import { fixtures } from '../fixtures/images';
 import { filesIn } from '../helpers/http';
 import { startApiProcess, type ApiProcess } from '../helpers/processes';
 import { rawRequest } from '../helpers/raw-http';
-import { createTestWorld, startStack, waitFor, type TestStack } from '../helpers/stack';
+import { createTestWorld, startStack, TEST_ADMIN_TOKEN, waitFor, type TestStack } from '../helpers/stack';
 
 // Keys from the real command (a tsx child process each), and a second API started from source.
 jest.setTimeout(90_000);
@@ -92,7 +92,7 @@ describe('MAX_QUEUED_FILES_PER_KEY', () => {
   let bob: CreatedKey;
   beforeAll(async () => {
     [alice, bob] = await Promise.all([createKey('Alice'), createKey('Bob')]);
-    stack = await startStack({ worker: true, env: { API_KEYS: `${alice.env},${bob.env}`, MAX_QUEUED_FILES_PER_KEY: '2' } });
+    stack = await startStack({ worker: true, env: { API_KEYS: `${alice.env},${bob.env}`, MAX_QUEUED_FILES_PER_KEY: '2', ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
     server = stack.api.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     port = (server.address() as AddressInfo).port;
@@ -134,5 +134,15 @@ describe('MAX_QUEUED_FILES_PER_KEY', () => {
     }
     expect(await stack.api.ports.batches.queuedFiles('key:bob')).toBe(0);
     expect(await stack.api.ports.batches.queuedFiles('key:alice')).toBe(2);
+  });
+
+  it('gives a failed file\'s place back, and counts it again when its dead letter is put back on the queue', async () => {
+    const res = await stack.request.post('/upload').set(as(bob)).attach('media', fixtures.truncatedJpeg).expect(202);
+    await waitFor(async () => (await stack.request.get(res.body.statusUrl).set(as(bob)).expect(200)).body.state === 'failed', { what: 'the truncated JPEG failed' });
+    expect(await stack.api.ports.batches.queuedFiles('key:bob')).toBe(0);
+    // No worker from here on, so the retried file stays queued while it is counted.
+    await stack.stopWorker();
+    await stack.admin.post(`/dead-letters/${res.body.jobId}/retry`).set(as(bob)).expect(202);
+    expect(await stack.api.ports.batches.queuedFiles('key:bob')).toBe(1);
   });
 });
