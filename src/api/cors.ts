@@ -11,7 +11,7 @@ export function corsFor(allowed: string | undefined): RequestHandler {
   return cors({
     origin: origins.includes('*') ? '*' : origins,
     methods: ['GET', 'POST'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id', 'Idempotency-Key'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id', 'Idempotency-Key', 'Imgflow-File-Count'],
     exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed', 'WWW-Authenticate', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
     maxAge: 600,
   });
