@@ -27,13 +27,14 @@ ENV LD_PRELOAD=libjemalloc.so.2
 COPY package.json ./
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-# Code stays owned by root (read-only to the app); only the two data directories are writable.
-# Named volumes mounted there start with this ownership.
-RUN mkdir -p uploads processed && chown node:node uploads processed
+# Code stays owned by root (read-only to the app); only the data directories are writable
+# (tus-uploads: the API's partial resumable uploads). Named volumes mounted there start with this ownership.
+RUN mkdir -p uploads processed tus-uploads && chown node:node uploads processed tus-uploads
 USER node
-EXPOSE 3000
-# node:20-slim has no curl; Node's own fetch asks /healthz. The worker has no HTTP port, so
-# docker-compose.yml disables this check for it.
+# 3000: the API; 9464: a worker's GET /metrics (WORKER_METRICS_PORT).
+EXPOSE 3000 9464
+# node:20-slim has no curl; Node's own fetch asks /healthz. The worker has no /healthz (its one
+# HTTP port serves metrics), so docker-compose.yml disables this check for it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node directly, not npm: signals reach the process, which shuts down gracefully on SIGTERM.

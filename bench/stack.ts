@@ -71,6 +71,8 @@ export function serviceEnv(world: ServiceWorld, extra: Record<string, string>): 
     UPLOAD_DIR: world.uploadDir,
     PROCESSED_DIR: world.processedDir,
     LOG_LEVEL: world.logLevel,
+    // Several workers run side by side (and beside tests): none takes the default port.
+    WORKER_METRICS_PORT: '0',
     ...extra,
   };
 }

@@ -13,7 +13,7 @@ const NO_KEYS: readonly ApiKeyEntry[] = [];
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
-const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET']);
+const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET', 'METRICS_TOKEN']);
 /** A Standard Webhooks secret: `whsec_` and 24–64 random bytes in base64, as the specification asks. */
 const isWebhookSecret = (text: string) => {
   const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(text)?.[1];
@@ -41,6 +41,10 @@ const EnvSchema = z
     MAX_FILE_SIZE_MB: z.coerce.number().positive().max(1024).default(5),
     MAX_INPUT_PIXELS: int().positive().default(100_000_000),
     ALLOW_SVG: flag().default(false),
+    // Resumable (tus) uploads: partial uploads stay on the API's disk until completed or expired.
+    RESUMABLE_DIR: z.string().min(1).optional(),
+    MAX_RESUMABLE_SIZE_MB: z.coerce.number().positive().max(100 * 1024).default(100),
+    RESUMABLE_EXPIRY_HOURS: z.coerce.number().positive().default(24),
     CORS_ORIGIN: z.string().optional(),
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
     HTTP_DRAIN_MS: int().nonnegative().default(10_000),
@@ -50,6 +54,10 @@ const EnvSchema = z
     // 0: off. Per API key, or per client address when no keys are configured; held in Redis, so every API process shares it.
     RATE_LIMIT_REQUESTS_PER_MIN: int().nonnegative().default(0),
     MAX_QUEUED_FILES_PER_KEY: int().nonnegative().default(0),
+    METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+    // 9464 is the port OpenTelemetry's Prometheus exporter uses; 0 serves no worker metrics.
+    WORKER_METRICS_PORT: int().min(0).max(65535).default(9464),
+    WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
 
     PRESETS_FILE: z.string().min(1).optional(),
     ONLY_PRESETS: flag().default(false),
@@ -103,6 +111,10 @@ const EnvSchema = z
     if (env.API_KEYS_FILE !== undefined && env.API_KEYS !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'set API_KEYS or API_KEYS_FILE, not both' });
     }
+    const resumable = env.RESUMABLE_DIR === undefined ? undefined : path.resolve(env.RESUMABLE_DIR);
+    if (resumable !== undefined && [env.UPLOAD_DIR, env.PROCESSED_DIR].some((dir) => path.resolve(dir) === resumable)) {
+      ctx.addIssue({ code: 'custom', path: ['RESUMABLE_DIR'], message: 'must differ from UPLOAD_DIR and PROCESSED_DIR, whose sweeps would remove uploads still arriving' });
+    }
     if (env.ORPHAN_GRACE_MS !== undefined && env.ORPHAN_GRACE_MS <= env.REQUEST_TIMEOUT_MS) {
       ctx.addIssue({
         code: 'custom',
@@ -125,6 +137,12 @@ const EnvSchema = z
     apiKeys: NO_KEYS,
     apiKeysSource: { file: env.API_KEYS_FILE === undefined ? undefined : path.resolve(env.API_KEYS_FILE), list: env.API_KEYS },
     limits: { requestsPerMin: env.RATE_LIMIT_REQUESTS_PER_MIN, maxQueuedFiles: env.MAX_QUEUED_FILES_PER_KEY },
+    /** GET /metrics on the API, and the worker's own endpoint (port 0: none). */
+    metrics: {
+      token: env.METRICS_TOKEN,
+      workerPort: env.WORKER_METRICS_PORT,
+      workerHost: env.WORKER_METRICS_HOST,
+    },
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     redis: {
@@ -139,6 +157,13 @@ const EnvSchema = z
       allowSvg: env.ALLOW_SVG,
     },
     processedDir: path.resolve(env.PROCESSED_DIR),
+    /** tus uploads (POST /uploads/tus): where their parts are written, how large one may be, and when an unfinished or uncompleted one is removed. */
+    resumable: {
+      // Beside the upload directory by default, so handing a finished upload over is a hard link on the same disk.
+      dir: path.resolve(env.RESUMABLE_DIR ?? path.join(path.dirname(path.resolve(env.UPLOAD_DIR)), 'tus-uploads')),
+      maxSizeBytes: Math.floor(env.MAX_RESUMABLE_SIZE_MB * 1024 * 1024),
+      expiryMs: Math.round(env.RESUMABLE_EXPIRY_HOURS * 3_600_000),
+    },
     transform: {
       /** Added to (or replacing) the built-in presets; read and checked by loadConfig. */
       presets: NO_PRESETS,

@@ -16,10 +16,13 @@ declare global {
 
 export const API_KEY_HEADER = 'X-API-Key';
 
-/** What anyone may fetch: probes, the API's own documentation, and the page that asks for a key. */
+/**
+ * What needs no API key: probes, the API's own documentation, the page that asks for a key, and
+ * /metrics, which has its own credential (METRICS_TOKEN) that a scraper is configured with.
+ */
 export function isPublic(req: Request): boolean {
   const { path } = req;
-  if (path === '/healthz' || path === '/readyz' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/')) return true;
+  if (path === '/healthz' || path === '/readyz' || path === '/metrics' || path === '/openapi.json' || path === '/docs' || path.startsWith('/docs/')) return true;
   if (req.method !== 'GET' && req.method !== 'HEAD') return false;
   return path === '/' || /^\/b\/[0-9a-f-]{36}$/.test(path) || path.startsWith('/web/');
 }

@@ -7,13 +7,16 @@ import { apiKeyAuth, redactAccessToken } from './api-key-auth';
 import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
+import { measureRequests } from './measure-requests';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
 import { healthRouter } from './routes/health';
 import { jobsRouter } from './routes/jobs';
 import { limitsRouter } from './routes/limits';
+import { metricsRouter } from './routes/metrics';
 import { presetsRouter } from './routes/presets';
+import { resumableUploadsRouter, tusRouter } from './routes/resumable-uploads';
 import { uploadsRouter } from './routes/uploads';
 import { urlsRouter } from './routes/urls';
 import { webhooksRouter } from './routes/webhooks';
@@ -30,6 +33,7 @@ export function createApp(deps: AppDeps): Express {
   // for a client that sniffs a response as HTML.
   app.set('json escape', true);
 
+  app.use(measureRequests(deps.metrics));
   app.use(
     pinoHttp({
       logger: deps.logger,
@@ -40,7 +44,7 @@ export function createApp(deps: AppDeps): Express {
         res.setHeader('X-Request-Id', id);
         return id;
       },
-      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
       serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactAccessToken(req.url) }) },
     }),
   );
@@ -57,17 +61,21 @@ export function createApp(deps: AppDeps): Express {
   const registry = createOpenApiRegistry();
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
   app.use(urlsRouter(deps, registry));
+  // tus reads its request bodies itself.
+  app.use(tusRouter(deps, registry));
   // Other routes get this small limit rather than the default 100 KB.
   app.use(express.json({ limit: '16kb' }));
 
   app.use(healthRouter(deps, registry));
   app.use(uploadsRouter(deps, registry));
+  app.use(resumableUploadsRouter(deps, registry));
   app.use(batchesRouter(deps, registry));
   app.use(jobsRouter(deps, registry));
   app.use(presetsRouter(deps, registry));
   app.use(limitsRouter(deps, registry));
   app.use(deadLettersRouter(deps, registry));
   app.use(webhooksRouter(deps, registry));
+  app.use(metricsRouter(deps, registry));
 
   const document = buildOpenApiDocument(registry);
   app.get('/openapi.json', (_req, res) => {
@@ -78,6 +86,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(webRouter());
 
   app.use(notFound);
-  app.use(createErrorHandler(deps.uploads));
+  app.use(createErrorHandler(deps.uploads, deps.metrics.refuse));
   return app;
 }

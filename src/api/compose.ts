@@ -8,12 +8,17 @@ import { closeRedis, closeUnlessDown, redisConnection } from '../queue/connectio
 import { createEventLog } from '../queue/event-log';
 import { createEventFanOut, type EventFanOut } from '../queue/event-fan-out';
 import { imageEventsKey } from '../queue/events';
+import { createApiMetrics } from '../metrics/api-metrics';
+import { createMetricsRegistry } from '../metrics/registry';
 import type { ShutdownStep } from '../shutdown';
 import { adminAccess } from './admin-auth';
 import { createApp } from './app';
 import type { AppDeps } from './deps';
 import { createIdempotencyStore } from './idempotency-store';
 import { InFlight } from './in-flight';
+import { createResumableStore } from './resumable-store';
+import { startResumableSweep } from './resumable-sweep';
+import { createUploadClaims } from './upload-claims';
 import { watchQueueEvents } from './queue-events';
 import { noRateLimit, rateLimit } from './rate-limit';
 
@@ -33,7 +38,7 @@ export interface ApiContext {
   readonly closeSteps: readonly ShutdownStep[];
 }
 
-const IDEMPOTENCY_CLAIM_MARGIN_MS = 15_000;
+const REQUEST_CLAIM_MARGIN_MS = 15_000;
 
 /** Opens the API's connections and builds the app from config; used by main.ts and by tests. */
 export function composeApi(config: Config, logger: Logger): ApiContext {
@@ -47,6 +52,15 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   // Its own connection, so the limiter's commands never queue behind BullMQ's.
   const limitsRedis = config.limits.requestsPerMin > 0 ? redisConnection(config.redis.url, 'producer') : undefined;
   limitsRedis?.on('error', () => undefined); // the producer connection already reports outages
+  const resumable = createResumableStore(config.resumable, logger);
+  const stopSweep = startResumableSweep(resumable, logger);
+  const metrics = createApiMetrics(createMetricsRegistry(), {
+    queueCounts: async () => {
+      const [images, deadLetters, webhooks] = await Promise.all([ports.queue.getJobCounts(), ports.deadLetters.getJobCounts(), ports.webhooks.getJobCounts()]);
+      return { [ports.queue.name]: images, [ports.deadLetters.name]: deadLetters, [ports.webhooks.name]: webhooks };
+    },
+    openStreams: () => fanOut.subscribers,
+  });
 
   const deps: AppDeps = {
     logger,
@@ -75,9 +89,22 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     idempotency: createIdempotencyStore(ports.redis, {
       prefix: config.redis.prefix,
       // Node ends a request after REQUEST_TIMEOUT_MS; the margin covers enqueueing after the last byte (a few Redis replies of at most 2 s).
-      claimTtlMs: config.http.requestTimeoutMs + IDEMPOTENCY_CLAIM_MARGIN_MS,
+      claimTtlMs: config.http.requestTimeoutMs + REQUEST_CLAIM_MARGIN_MS,
       replayTtlMs: 24 * 3600 * 1000,
     }),
+    resumable: {
+      store: resumable,
+      claims: createUploadClaims(ports.redis, {
+        prefix: config.redis.prefix,
+        pendingTtlMs: config.http.requestTimeoutMs + REQUEST_CLAIM_MARGIN_MS,
+        usedTtlMs: config.resumable.expiryMs,
+      }),
+      uploads: ports.files.uploads,
+      limits: { maxFileSizeBytes: config.resumable.maxSizeBytes, maxInputPixels: config.uploads.maxInputPixels, allowSvg: config.uploads.allowSvg },
+      maxFiles: config.uploads.maxFiles,
+    },
+    metrics,
+    metricsToken: config.metrics.token,
   };
   return {
     app: createApp(deps),
@@ -88,6 +115,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     closeSteps: [
       endStreams,
       ['uploads in flight', () => deps.inFlight.idle()],
+      ['resumable sweep', stopSweep],
       ['queue events', () => closeUnlessDown(eventsRedis, () => events.close())],
       ['events redis', () => closeRedis(eventsRedis)],
       ['rate limit redis', async () => limitsRedis && closeRedis(limitsRedis)],

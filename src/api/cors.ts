@@ -10,9 +10,10 @@ export function corsFor(allowed: string | undefined): RequestHandler {
   if (origins.length === 0) return (_req, _res, next) => next();
   return cors({
     origin: origins.includes('*') ? '*' : origins,
-    methods: ['GET', 'POST'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id', 'Idempotency-Key', 'Imgflow-File-Count'],
-    exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed', 'WWW-Authenticate', 'Retry-After', 'RateLimit', 'RateLimit-Policy'],
+    // PATCH, HEAD, DELETE and the Tus-/Upload- headers: the tus endpoint (/uploads/tus), whose clients read its offsets.
+    methods: ['GET', 'POST', 'HEAD', 'PATCH', 'DELETE'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id', 'Idempotency-Key', 'Imgflow-File-Count', 'Tus-Resumable', 'Upload-Length', 'Upload-Offset', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Concat', 'X-HTTP-Method-Override'],
+    exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed', 'WWW-Authenticate', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Tus-Resumable', 'Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Expires'],
     maxAge: 600,
   });
 }

@@ -2,10 +2,12 @@ import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ApiKeyEntry } from '../api-keys';
 import type { Imgflow } from '../core/imgflow';
+import type { ApiMetrics } from '../metrics/api-metrics';
 import type { AdminAccess } from './admin-auth';
 import type { IdempotencyStore } from './idempotency-store';
 import type { InFlight } from './in-flight';
 import type { UploadLimits } from './multipart';
+import type { ResumableDeps } from './resumable-batch';
 
 /** Everything the HTTP layer needs, built by compose.ts (or by a test) and handed to createApp. */
 export interface AppDeps {
@@ -28,4 +30,10 @@ export interface AppDeps {
   readonly inFlight: InFlight;
   /** Idempotency-Key claims and stored responses of the upload routes. */
   readonly idempotency: IdempotencyStore;
+  /** tus uploads (/uploads/tus) and their completion into batches. */
+  readonly resumable: ResumableDeps;
+  /** What GET /metrics serves, and the recorders the middleware, the upload routes and the error handler feed. */
+  readonly metrics: ApiMetrics;
+  /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
+  readonly metricsToken?: string | undefined;
 }

@@ -92,10 +92,14 @@ export function problemBody(err: HttpError, instance?: string): Problem {
   };
 }
 
-/** The only place an error becomes a response: application/problem+json, never a stack trace. */
-export function createErrorHandler(limits: { maxFileSizeBytes: number }): ErrorRequestHandler {
+/**
+ * The only place an error becomes a response: application/problem+json, never a stack trace.
+ * `onProblem` hears every code answered (the refusals metric), so no route counts its own.
+ */
+export function createErrorHandler(limits: { maxFileSizeBytes: number }, onProblem: (code: ProblemCode) => void = () => undefined): ErrorRequestHandler {
   return (err, req, res, _next) => {
     const httpError = toHttpError(err, limits, req.socket?.destroyed === true);
+    onProblem(httpError.code);
     if (httpError.status >= 500) req.log.error({ err }, 'request failed');
     else req.log.info({ code: httpError.code, detail: httpError.detail }, 'request rejected');
     if (res.headersSent) return res.destroy();

@@ -1,19 +1,7 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { detectImageType, HEADER_BYTES, IMAGE_TYPES, type ImageType } from '../pipeline';
+import { acceptedTypes, notAnImageDetail } from '../core/accepted-types';
+import { detectImageType, HEADER_BYTES, type ImageType } from '../pipeline';
 import { HttpError } from './errors';
-
-const DISPLAY_NAMES: Record<ImageType, string> = { jpeg: 'JPEG', png: 'PNG', gif: 'GIF', webp: 'WebP', tiff: 'TIFF', avif: 'AVIF', svg: 'SVG' };
-
-/** The types an upload may have; SVG only when allowed, since it can reference external resources. */
-export function acceptedTypes(allowSvg: boolean): readonly ImageType[] {
-  return IMAGE_TYPES.filter((type) => type !== 'svg' || allowSvg);
-}
-
-/** "JPEG, PNG, … or TIFF": the one wording of the accepted types, for error details and the API docs. */
-export function describeAcceptedTypes(allowSvg: boolean): string {
-  const names = acceptedTypes(allowSvg).map((type) => DISPLAY_NAMES[type]);
-  return `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
-}
 
 /** Passes bytes through unchanged, and fails the stream as soon as the first bytes are not an image. */
 export class ImageSniffer extends Transform {
@@ -48,11 +36,9 @@ export class ImageSniffer extends Transform {
   }
 
   private check(): HttpError | undefined {
-    if (this.bytes === 0) return new HttpError('UNSUPPORTED_MEDIA_TYPE', 'The file is empty');
+    if (this.bytes === 0) return new HttpError('UNSUPPORTED_MEDIA_TYPE', notAnImageDetail(this.allowSvg, true));
     const type = detectImageType(Buffer.concat(this.header));
-    if (type === undefined || !this.accepted.has(type)) {
-      return new HttpError('UNSUPPORTED_MEDIA_TYPE', `Expected a ${describeAcceptedTypes(this.allowSvg)} image (checked by content, not by name)`);
-    }
+    if (type === undefined || !this.accepted.has(type)) return new HttpError('UNSUPPORTED_MEDIA_TYPE', notAnImageDetail(this.allowSvg, false));
     this.detected = type;
     return undefined;
   }

@@ -12,6 +12,7 @@ async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-api', format: config.logFormat });
   mkdirSync(config.uploads.dir, { recursive: true });
+  mkdirSync(config.resumable.dir, { recursive: true });
 
   const api = composeApi(config, logger);
   const server = await listen(api.app, config.http);

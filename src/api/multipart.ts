@@ -5,11 +5,11 @@ import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Request, Response } from 'express';
 import multer, { MulterError, type StorageEngine } from 'multer';
-import type { ImageType, Size } from '../pipeline';
+import { assertPixelLimit } from '../core/pixel-limit';
+import { readFileStart, type ImageType, type Size } from '../pipeline';
 import { pathInStore } from '../storage/local-file-store';
 import { closeAfterAnswer } from './close-early';
 import { HttpError } from './errors';
-import { assertPixelLimit } from './image-dimensions';
 import { ImageSniffer } from './image-sniffer';
 import type { InFlight } from './in-flight';
 import { MultipartGuard, multipartBoundary } from './multipart-guard';
@@ -52,7 +52,7 @@ function sniffingDiskStorage(limits: UploadLimits, inFlight: InFlight, sessionOf
         let declaredSize: Size | undefined;
         try {
           await pipeline(file.stream, sniffer, out);
-          declaredSize = await assertPixelLimit(filePath, sniffer.bytes, limits.maxInputPixels);
+          declaredSize = await assertPixelLimit((bytes) => readFileStart(filePath, bytes), sniffer.bytes, limits.maxInputPixels);
         } catch (err) {
           // pipeline can reject (a part cut off, a stream destroyed) while `out` is still opening
           // the file; removing it before the open completes would leave an empty file behind.

@@ -41,9 +41,14 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
   registry.registerComponent('securitySchemes', 'apiKey', {
     type: 'http',
     scheme: 'bearer',
-    description: 'An API key (`imgf_…`), when the server has API_KEYS or API_KEYS_FILE: every route but /healthz, /readyz, /docs, /openapi.json and the web page needs one (401 UNAUTHENTICATED). Batches and everything under them belong to the key that made them; another key gets 404.',
+    description: 'An API key (`imgf_…`), when the server has API_KEYS or API_KEYS_FILE: every route but /healthz, /readyz, /metrics (METRICS_TOKEN), /docs, /openapi.json and the web page needs one (401 UNAUTHENTICATED). Batches and everything under them belong to the key that made them; another key gets 404.',
   });
   registry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in its own header, e.g. beside an admin token in Authorization.' });
+  registry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'METRICS_TOKEN; required on GET /metrics when the server sets one, otherwise the route is open.',
+  });
   return registry;
 }
 

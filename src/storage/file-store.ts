@@ -14,6 +14,13 @@ export interface FileStore {
   read(name: string): Promise<Buffer>;
   /** Atomically: a reader sees the previous file or the complete new one, never a part. */
   write(name: string, data: Buffer | Readable): Promise<void>;
+  /** The first `bytes` of the file (fewer when it is shorter): enough for magic bytes or a header, without reading the rest. */
+  readStart(name: string, bytes: number): Promise<Buffer>;
+  /**
+   * Stores a finished file from this machine's disk under `name`, leaving the source in place;
+   * it counts as written now. Resumable uploads arrive this way, however large.
+   */
+  importFile(name: string, localPath: string): Promise<void>;
   /** A stream of the file; rejects with code ENOENT when there is none. */
   open(name: string): Promise<Readable>;
   /** Undefined when there is no such file. */

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { link, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { isErrno } from '../errno';
+import { readFileStart } from '../pipeline';
 import type { FileStore } from './file-store';
 
 /**
@@ -28,10 +30,24 @@ export interface LocalFileStore extends FileStore {
 
 export function createLocalFileStore(dir: string): LocalFileStore {
   const pathOf = (name: string) => pathInStore(dir, name);
-  return {
+  const store: LocalFileStore = {
     dir,
     pathOf,
     read: (name) => readFile(pathOf(name)),
+    readStart: (name, bytes) => readFileStart(pathOf(name), bytes),
+    async importFile(name, localPath) {
+      const target = pathOf(name);
+      try {
+        // A hard link: no byte is copied, and the source can go once the batch is queued.
+        await link(localPath, target);
+      } catch (err) {
+        if (!isErrno(err, 'EXDEV')) throw err;
+        await store.write(name, createReadStream(localPath));
+      }
+      // The link shares the source's mtime, perhaps hours old: the orphan sweep and retention count from now.
+      const now = new Date();
+      await utimes(target, now, now);
+    },
     async write(name, data) {
       const target = pathOf(name);
       // Unique per call: two runs of one job (a stalled one and its retry, in containers that
@@ -57,4 +73,5 @@ export function createLocalFileStore(dir: string): LocalFileStore {
     remove: (name) => rm(pathOf(name), { force: true }),
     keepFrom: (name, ms) => utimes(pathOf(name), new Date(), new Date(ms)),
   };
+  return store;
 }

@@ -4,6 +4,8 @@ import type { Config } from '../config';
 import { openPorts } from '../core/ports';
 import { createGuardedClient } from '../net';
 import { startWebhooks } from '../notify/start-webhooks';
+import { createMetricsRegistry } from '../metrics/registry';
+import { createWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metrics';
 import type { ShutdownStep } from '../shutdown';
 import { packageVersion } from '../version';
 import { closeWorker, countRunning } from './close-worker';
@@ -17,6 +19,8 @@ import { createImageWorker } from './worker';
 
 export interface WorkerContext {
   readonly worker: SupervisedWorker;
+  /** What the worker's metrics endpoint serves (main.ts starts it, at WORKER_METRICS_PORT). */
+  readonly metrics: WorkerMetrics;
   /** In order: finish active jobs, then the rest. */
   readonly closeSteps: readonly ShutdownStep[];
 }
@@ -50,11 +54,12 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     perHost: createKeyedSemaphore(config.fetch.perHost),
   };
   const transforms = createSemaphore(config.worker.concurrency);
-  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch }));
+  const metrics = createWorkerMetrics(createMetricsRegistry(), () => sharp.counters());
+  const processing = countRunning(createProcessor({ files, batches, logger, maxInputPixels: config.uploads.maxInputPixels, maxOutputPixels: config.transform.maxOutputPixels, transforms, fetch, metrics }));
   const processor = processing.fn;
   const options = { ...config.worker, concurrency: config.worker.concurrency + config.fetch.concurrency };
   const createWorker = () =>
-    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, options });
+    createImageWorker({ connection: redis, prefix, processor, deadLetters, batches, uploads: files.uploads, logger, metrics, options });
   // Every job has a priority (queue/jobs.ts), so jobs ready to run wait in 'prioritized', not 'wait'.
   const readyAndActive = async () => {
     const { wait = 0, prioritized = 0, active = 0 } = await images.getJobCounts('wait', 'prioritized', 'active');
@@ -75,6 +80,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
 
   return {
     worker,
+    metrics,
     closeSteps: [
       // Lets active jobs finish (the rest stay queued); with Redis down, only as long as one runs here.
       ['worker', () => closeWorker(worker.close, redis, processing.running)],

@@ -3,7 +3,8 @@ import dotenv from 'dotenv';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { runMain } from '../run-main';
-import { onShutdown } from '../shutdown';
+import { onShutdown, type ShutdownStep } from '../shutdown';
+import { startMetricsServer } from '../metrics/metrics-server';
 import { composeWorker } from './compose';
 
 async function main(): Promise<void> {
@@ -13,8 +14,13 @@ async function main(): Promise<void> {
   mkdirSync(config.uploads.dir, { recursive: true });
   mkdirSync(config.processedDir, { recursive: true });
 
-  const { worker, closeSteps } = composeWorker(config, logger);
-  onShutdown(logger, closeSteps, { deadlineMs: config.shutdownTimeoutMs });
+  const { worker, metrics, closeSteps } = composeWorker(config, logger);
+  const { workerPort: port, workerHost: host, token } = config.metrics;
+  // A taken port ends start-up (exit 1): a worker nobody can scrape would go unseen.
+  const metricsServer = port === 0 ? undefined : await startMetricsServer(metrics.registry, { host, port, token });
+  if (metricsServer) logger.info({ port: metricsServer.port, host }, 'worker metrics listening');
+  const steps: ShutdownStep[] = metricsServer ? [...closeSteps, ['metrics server', metricsServer.close]] : [...closeSteps];
+  onShutdown(logger, steps, { deadlineMs: config.shutdownTimeoutMs });
   logger.info({ concurrency: config.worker.concurrency, sharpThreads: config.worker.sharpThreads, prefix: config.redis.prefix }, 'worker started');
   await worker.run();
 }

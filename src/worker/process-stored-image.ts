@@ -22,6 +22,7 @@ export async function processStoredImage(
   files: ImageFiles,
   job: { readonly jobId: string; readonly inputFile: string; readonly spec: PipelineSpec },
   onProgress?: ProgressReporter,
+  onInput?: (input: Buffer) => void,
 ): Promise<ImageJobResult> {
   let input: Buffer;
   try {
@@ -32,6 +33,7 @@ export async function processStoredImage(
     }
     throw err;
   }
+  onInput?.(input);
   await onProgress?.(10);
   return processImageBytes(files.outputs, { jobId: job.jobId, spec: job.spec }, input);
 }

@@ -1,6 +1,7 @@
 import { UnrecoverableError, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
-import { InvalidImageError } from '../pipeline';
+import type { JobMetrics } from '../metrics/worker-metrics';
+import { declaredSizeOf, InvalidImageError } from '../pipeline';
 import type { BatchStore } from '../queue/batch-store';
 import { ImageJobData, type ImageJobName, type ImageJobResult } from '../queue/jobs';
 import { isErrno } from '../errno';
@@ -27,6 +28,7 @@ export interface ProcessorDeps {
   readonly transforms?: Semaphore;
   /** How URL jobs are downloaded; without it a URL job fails (a worker built for uploads only). */
   readonly fetch?: FetchDeps;
+  readonly metrics: Pick<JobMetrics, 'jobProcessed'>;
 }
 
 const unbounded: Semaphore = { run: (fn) => fn() };
@@ -48,21 +50,35 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
     const jobId = job.id;
     if (jobId === undefined) throw new UnrecoverableError('INVALID_JOB_DATA: the job has no id');
     const started = performance.now();
+    let megapixels: number | undefined;
+    const measure = (input: Buffer) => {
+      const size = declaredSizeOf(input);
+      megapixels = size && (size.width * size.height) / 1e6;
+    };
+    let transformSeconds = 0;
+    // Timed inside the Sharp slot: waiting for one, or for a download, is not processing time.
+    const timed = (work: () => Promise<ImageJobResult>) =>
+      (deps.transforms ?? unbounded).run(async () => {
+        const from = performance.now();
+        const done = await work();
+        transformSeconds = (performance.now() - from) / 1000;
+        return done;
+      });
 
     let result: ImageJobResult;
     try {
       const spec = { ...data.spec, maxInputPixels: Math.min(data.spec.maxInputPixels, deps.maxInputPixels), maxOutputPixels: lowest(data.spec.maxOutputPixels, deps.maxOutputPixels) };
       // Not awaited: the progress write travels to Redis while Sharp works.
       const progress = (percent: number) => void job.updateProgress(percent).catch(() => undefined);
-      const transforms = deps.transforms ?? unbounded;
       if (data.source === 'url') {
         if (!deps.fetch) throw new UnrecoverableError('URL_REFUSED: this worker does not download URLs');
         const { data: input } = await fetchImage(deps.fetch, data.url);
         progress(10);
-        result = await transforms.run(() => processImageBytes(deps.files.outputs, { jobId, spec }, input));
+        measure(input);
+        result = await timed(() => processImageBytes(deps.files.outputs, { jobId, spec }, input));
       } else {
         const { inputFile } = data;
-        result = await transforms.run(() => processStoredImage(deps.files, { jobId, inputFile, spec }, progress));
+        result = await timed(() => processStoredImage(deps.files, { jobId, inputFile, spec }, progress, measure));
       }
     } catch (err) {
       if (err instanceof UnrecoverableError) throw err;
@@ -77,6 +93,7 @@ export function createProcessor(deps: ProcessorDeps): ImageProcessor {
     // Recorded before the job is acknowledged: if the worker dies right after, the job runs
     // again and overwrites this same outcome, so the batch never misses a finished file.
     await deps.batches.recordOutcome(data.batchId, jobId, { state: 'completed', result, attemptsMade: job.attemptsMade + 1 });
+    deps.metrics.jobProcessed({ preset: result.variants[0]?.name ?? 'default', format: result.format, seconds: transformSeconds, megapixels });
     deps.logger.debug({ jobId: job.id, batchId: data.batchId, ms: Math.round(performance.now() - started), size: result.size }, 'image processed');
     return result;
   };

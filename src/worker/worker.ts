@@ -1,6 +1,8 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { failureCode } from '../metrics/labels';
+import type { JobMetrics } from '../metrics/worker-metrics';
 import type { BatchStore } from '../queue/batch-store';
 import type { FileStore } from '../storage/file-store';
 import { sendToDeadLetter, type DeadLetterQueue } from '../queue/dead-letter';
@@ -18,6 +20,7 @@ export interface WorkerDeps {
   readonly batches: BatchStore;
   readonly uploads: FileStore;
   readonly logger: Logger;
+  readonly metrics: Pick<JobMetrics, 'jobFinished'>;
   readonly options: {
     readonly concurrency: number;
     readonly lockDurationMs: number;
@@ -51,6 +54,7 @@ export function createImageWorker(deps: WorkerDeps): ImageWorker {
   });
 
   worker.on('completed', (job) => {
+    deps.metrics.jobFinished('completed', '');
     // A URL job has no input file: its body was only ever in memory.
     const { inputFile } = job.data;
     if (inputFile === undefined) return;
@@ -64,7 +68,9 @@ export function createImageWorker(deps: WorkerDeps): ImageWorker {
   worker.on('failed', (job, err) => {
     if (!job) return;
     const log = logger.child({ jobId: job.id, batchId: job.data.batchId });
-    if (!isFinalFailure(job, err)) {
+    const final = isFinalFailure(job, err);
+    deps.metrics.jobFinished(final ? 'failed' : 'retrying', failureCode(err.message));
+    if (!final) {
       log.warn({ attemptsMade: job.attemptsMade, err }, 'attempt failed; will retry');
       return;
     }

@@ -43,6 +43,8 @@ export function createTestWorld(env: Record<string, string> = {}): TestWorld {
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     JOB_BACKOFF_MS: '100',
     WORKER_CONCURRENCY: '2',
+    // Test files run in parallel: a worker process serves metrics only where a test asks for a port.
+    WORKER_METRICS_PORT: '0',
     ...env,
   };
   const config = loadConfig(fullEnv);

@@ -83,7 +83,7 @@ describe('API keys (API_KEYS)', () => {
     expect(redactAccessToken(`/batches/x/events?after=1&access_token=${alice.key}&b=2`)).toBe('/batches/x/events?after=1&access_token=[redacted]&b=2');
   });
 
-  it.each(['/healthz', '/readyz', '/openapi.json', '/docs/'])('serves %s without a key', async (route) => {
+  it.each(['/healthz', '/readyz', '/metrics', '/openapi.json', '/docs/'])('serves %s without a key (/metrics has METRICS_TOKEN for that)', async (route) => {
     await stack.request.get(route).expect(200);
   });
 
@@ -92,7 +92,7 @@ describe('API keys (API_KEYS)', () => {
     expect(doc.components.securitySchemes).toMatchObject({ apiKey: { type: 'http', scheme: 'bearer' }, apiKeyHeader: { type: 'apiKey', in: 'header', name: 'X-API-Key' } });
     expect(doc.paths['/batches/{batchId}'].get.responses['401'].description).toMatch(/`UNAUTHENTICATED`/);
     expect(doc.paths['/process-images'].post.responses['429'].description).toBe("`QUOTA_EXCEEDED`: Too many files queued; `RATE_LIMITED`: Too many requests");
-    expect(doc.paths['/dead-letters'].get.responses['401'].description).toBe("`UNAUTHENTICATED`: Missing or unknown API key; `UNAUTHORIZED`: Missing or wrong admin token");
+    expect(doc.paths['/dead-letters'].get.responses['401'].description).toBe("`UNAUTHENTICATED`: Missing or wrong credentials; `UNAUTHORIZED`: Missing or wrong admin token");
     expect(Object.keys(doc.paths['/healthz'].get.responses)).toEqual(['200']);
   });
 });

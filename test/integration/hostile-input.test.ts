@@ -258,7 +258,7 @@ describe('hostile input against the default configuration', () => {
       // Nothing was written under the client's name, anywhere in this test's directories.
       const root = path.dirname(stack.world.uploadDir);
       const written = readdirSync(root, { recursive: true }).map(String);
-      expect(written.filter((f) => !/^(uploads|processed)(\/[0-9a-f-]{36}(\.jpg)?)?$/.test(f))).toEqual([]);
+      expect(written.filter((f) => !/^(uploads|processed|tus-uploads)(\/[0-9a-f-]{36}(\.jpg)?)?$/.test(f))).toEqual([]);
       expect((await finishedBatch(stack, batchId)).status).toBe('completed');
     });
   });

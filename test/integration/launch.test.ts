@@ -48,6 +48,8 @@ async function launch(env: Record<string, string> = {}, { underShell = false } =
       PROCESSED_DIR: path.join(root, 'processed'),
       QUEUE_PREFIX: `imgflow-test-${randomUUID()}`,
       WORKER_CONCURRENCY: '1',
+      // Launches run beside other test files: the worker serves no metrics port to collide on.
+      WORKER_METRICS_PORT: '0',
       LOG_LEVEL: 'info',
       SHUTDOWN_TIMEOUT_MS: '10000',
       ...env,

@@ -67,4 +67,21 @@ describe('the API while Redis is down', () => {
     // Accepted before the outage, still known after it.
     expect((await stack.request.get(`/batches/${before.batchId}`).expect(200)).body.progress.total).toBe(2);
   });
+
+  it('answers a tus completion with 503 QUEUE_UNAVAILABLE and keeps the upload, which completes once Redis returns', async () => {
+    const created = await stack.request.post('/uploads/tus').set('Tus-Resumable', '1.0.0').set('Upload-Length', String(image.length)).expect(201);
+    const location = String(created.headers.location);
+    await stack.request.patch(location).set('Tus-Resumable', '1.0.0').set('Upload-Offset', '0').set('Content-Type', 'application/offset+octet-stream').send(image).expect(204);
+    const complete = () => stack.request.post('/uploads/tus/complete').send({ uploadIds: [location.split('/').pop()] });
+
+    await redis.stop();
+    expectQueueUnavailable(await complete());
+    // The upload is still there, bytes and all: tus answers it without Redis.
+    const head = await stack.request.head(location).set('Tus-Resumable', '1.0.0').expect(200);
+    expect(head.headers['upload-offset']).toBe(String(image.length));
+
+    redis = await redis.restart();
+    await waitFor(async () => (await stack.request.get('/readyz')).status === 200, { timeoutMs: 10_000, what: 'the API to be ready again' });
+    expect((await complete().expect(202)).body.totalFiles).toBe(1);
+  });
 });

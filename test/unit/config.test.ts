@@ -43,6 +43,12 @@ describe('loadConfig', () => {
     expect(config.jobs).toMatchObject({ attempts: 5, backoffMs: 0 });
   });
 
+  it('keeps resumable uploads beside the upload directory unless RESUMABLE_DIR says otherwise', () => {
+    expect(loadConfig({}).resumable).toEqual({ dir: path.resolve('tus-uploads'), maxSizeBytes: 100 * 1024 * 1024, expiryMs: 24 * 3_600_000 });
+    expect(loadConfig({ UPLOAD_DIR: '/data/in' }).resumable.dir).toBe(path.resolve('/data/tus-uploads'));
+    expect(loadConfig({ RESUMABLE_DIR: '/spool/tus', MAX_RESUMABLE_SIZE_MB: '0.5', RESUMABLE_EXPIRY_HOURS: '0.5' }).resumable).toEqual({ dir: '/spool/tus', maxSizeBytes: 512 * 1024, expiryMs: 1_800_000 });
+  });
+
   describe('Redis location', () => {
     it.each([
       ['REDIS_HOST and REDIS_PORT', { REDIS_HOST: 'cache.internal', REDIS_PORT: '6380' }, 'redis://cache.internal:6380'],
@@ -86,10 +92,17 @@ describe('loadConfig', () => {
       ['AUTO_QUALITY_TARGET', '0.4'],
       ['AUTO_QUALITY_TARGET', '1.01'],
       ['AUTO_QUALITY_TARGET', 'high'],
+      ['MAX_RESUMABLE_SIZE_MB', '0'],
+      ['RESUMABLE_EXPIRY_HOURS', '-1'],
     ])('rejects %s=%j with a ConfigError naming the variable', (name, value) => {
       const err = configErrorOf({ [name]: value });
       expect(err.problems).toEqual([expect.stringMatching(new RegExp(`^${name}: `))]);
       expect(err.message).toContain(name);
+    });
+
+    it('rejects a RESUMABLE_DIR that is the upload or output directory', () => {
+      expect(configErrorOf({ UPLOAD_DIR: '/data/in', RESUMABLE_DIR: '/data/in/' }).problems).toEqual([expect.stringMatching(/^RESUMABLE_DIR: must differ from UPLOAD_DIR/)]);
+      expect(configErrorOf({ RESUMABLE_DIR: 'processed' }).problems).toEqual([expect.stringMatching(/^RESUMABLE_DIR: /)]);
     });
 
     it('rejects an ORPHAN_GRACE_MS that an upload in flight could outlast', () => {

@@ -1,6 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { describeAcceptedTypes, ImageSniffer } from '../../src/api/image-sniffer';
+import { ImageSniffer } from '../../src/api/image-sniffer';
+import { describeAcceptedTypes } from '../../src/core/accepted-types';
 import { InFlight } from '../../src/api/in-flight';
 import { buildOpenApiDocument, createOpenApiRegistry } from '../../src/api/openapi';
 import { uploadsRouter } from '../../src/api/routes/uploads';

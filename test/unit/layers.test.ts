@@ -16,11 +16,13 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The one outbound HTTP client, and webhook delivery over it.
   net: [],
   notify: ['net', 'queue', ...SHARED],
+  // Prometheus registries and recorders; the processes feed them and serve them.
+  metrics: [],
   core: ['notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
-  api: ['web', 'core', 'queue', 'storage', 'pipeline', ...SHARED],
+  api: ['web', 'core', 'metrics', 'queue', 'storage', 'pipeline', ...SHARED],
   // The upload page: a static-file router and a browser script that uses only the HTTP API.
   web: [],
-  worker: ['core', 'notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
+  worker: ['core', 'metrics', 'notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
   launch: SHARED,
   // A client of the public HTTP API only; the pipeline's magic bytes tell it which files are images.
   cli: ['pipeline', ...SHARED],

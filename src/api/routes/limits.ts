@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { mimeTypeOf } from '../../pipeline';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
-import { acceptedTypes } from '../image-sniffer';
+import { acceptedTypes } from '../../core/accepted-types';
 import { ACCESS_ERRORS, json, problemResponses } from '../openapi';
 import { UploadLimitsBody } from '../schemas';
 

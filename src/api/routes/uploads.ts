@@ -7,7 +7,7 @@ import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempotent';
-import { describeAcceptedTypes } from '../image-sniffer';
+import { describeAcceptedTypes } from '../../core/accepted-types';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
 import { ACCESS_ERRORS, binary, json, problemResponses } from '../openapi';
 import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';
@@ -19,8 +19,8 @@ const UPLOAD_ERRORS: ProblemCode[] = [
   'QUOTA_EXCEEDED', ...ACCESS_ERRORS,
 ];
 
-// The app always has an idempotency store (AppDeps); a router built alone for its docs needs none.
-type UploadDeps = Pick<AppDeps, 'uploads' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch' | 'checkQueuedFiles'> };
+// The app always has an idempotency store and metrics (AppDeps); a router built alone for its docs needs neither.
+type UploadDeps = Pick<AppDeps, 'uploads' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch' | 'checkQueuedFiles'> };
 
 /** How many files a client says its upload holds, so MAX_QUEUED_FILES_PER_KEY can refuse it before the body is read. */
 export const FILE_COUNT_HEADER = 'Imgflow-File-Count';
@@ -58,7 +58,9 @@ function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, re
     try {
       if (req.socket.destroyed) throw new HttpError('REQUEST_ABORTED', 'The client disconnected before the upload was accepted');
       const { request, schedule } = parseUploadFields(req.body);
-      return await deps.imgflow.submitBatch(submitterOf(req, res), uploads, request, schedule);
+      const accepted = await deps.imgflow.submitBatch(submitterOf(req, res), uploads, request, schedule);
+      deps.metrics?.acceptFiles(uploads.map((u) => u.size));
+      return accepted;
     } catch (err) {
       await discardUploads(uploads);
       throw err;

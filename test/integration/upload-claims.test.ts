@@ -1,0 +1,49 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createUploadClaims } from '../../src/api/upload-claims';
+import { deleteKeys } from '../helpers/redis';
+import { testRedisUrl } from '../helpers/stack';
+
+describe('upload claims in Redis', () => {
+  const prefix = `imgflow-test-${randomUUID()}`;
+  let redis: Redis;
+  beforeAll(() => {
+    redis = new Redis(testRedisUrl());
+  });
+  afterAll(async () => {
+    redis.disconnect();
+    await deleteKeys(testRedisUrl(), prefix);
+  });
+  const ids = (n: number) => Array.from({ length: n }, () => randomUUID());
+
+  it('claims every id or none: a list sharing one held id takes nothing', async () => {
+    const claims = createUploadClaims(redis, { prefix, pendingTtlMs: 60_000, usedTtlMs: 60_000 });
+    const [a, b, c] = ids(3) as [string, string, string];
+    expect(await claims.claim([a, b])).toEqual(expect.any(String));
+    expect(await claims.claim([b, c])).toBeUndefined();
+    // c was not taken by the refused claim.
+    expect(await claims.claim([c])).toEqual(expect.any(String));
+  });
+
+  it('lets only the claiming request release its ids', async () => {
+    const claims = createUploadClaims(redis, { prefix, pendingTtlMs: 60_000, usedTtlMs: 60_000 });
+    const list = ids(2);
+    const token = await claims.claim(list);
+    await claims.release(list, 'another-request');
+    expect(await claims.claim(list)).toBeUndefined();
+    await claims.release(list, token ?? '');
+    expect(await claims.claim(list)).toEqual(expect.any(String));
+  });
+
+  it('frees a claim never confirmed (an API killed mid-request) after the pending TTL, and keeps a confirmed one for the uploads\' lifetime', async () => {
+    const claims = createUploadClaims(redis, { prefix, pendingTtlMs: 300, usedTtlMs: 3_600_000 });
+    const abandoned = ids(1);
+    const confirmed = ids(1);
+    expect(await claims.claim(abandoned)).toEqual(expect.any(String));
+    await claims.confirm(confirmed, (await claims.claim(confirmed)) ?? '');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await claims.claim(abandoned)).toEqual(expect.any(String));
+    expect(await claims.claim(confirmed)).toBeUndefined();
+    expect(await redis.pttl(`${prefix}:resumable-claim:${confirmed[0]}`)).toBeGreaterThan(3_500_000);
+  });
+});

@@ -1,0 +1,74 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { createResumableStore, type ResumableStore } from '../../src/api/resumable-store';
+import { createLocalFileStore } from '../../src/storage/local-file-store';
+
+const HOUR_MS = 3_600_000;
+
+let dir: string;
+let store: ResumableStore;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'imgflow-resumable-'));
+  store = createResumableStore({ dir, maxSizeBytes: 1024 * 1024, expiryMs: HOUR_MS }, pino({ level: 'silent' }));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** An upload as @tus/file-store keeps it: the bytes so far, and a JSON record beside them. */
+function upload({ size, received, ageMs = 0, filename = 'photo.jpg' }: { size: number | undefined; received: number; ageMs?: number; filename?: string }): string {
+  const id = randomUUID();
+  writeFileSync(path.join(dir, id), Buffer.alloc(received, 1));
+  const record = { id, size, offset: 0, metadata: { filename }, creation_date: new Date(Date.now() - ageMs).toISOString() };
+  writeFileSync(path.join(dir, `${id}.json`), JSON.stringify(record));
+  return id;
+}
+
+describe('ResumableStore.finished', () => {
+  it('gives a finished upload with its sanitised file name', async () => {
+    const id = upload({ size: 10, received: 10, filename: '../../etc/\u202epasswd.jpg' });
+    await expect(store.finished(id)).resolves.toEqual({ id, originalName: 'passwd.jpg' });
+  });
+
+  it.each([
+    ['an unknown id', () => randomUUID(), 'UPLOAD_NOT_FOUND'],
+    ['a record whose bytes are gone', () => { const id = upload({ size: 10, received: 10 }); rmSync(path.join(dir, id)); return id; }, 'UPLOAD_NOT_FOUND'],
+    ['an upload past its expiry', () => upload({ size: 10, received: 10, ageMs: HOUR_MS + 1000 }), 'UPLOAD_EXPIRED'],
+    ['a half-sent upload', () => upload({ size: 10, received: 5 }), 'UPLOAD_INCOMPLETE'],
+    ['an upload whose length was never declared', () => upload({ size: undefined, received: 5 }), 'UPLOAD_INCOMPLETE'],
+  ])('refuses %s', async (_what, make, code) => {
+    await expect(store.finished(make())).rejects.toMatchObject({ code });
+  });
+});
+
+describe('ResumableStore.sweep', () => {
+  it('removes uploads past their expiry, finished or not, and old parts without a record; keeps recent ones', async () => {
+    const expired = [upload({ size: 10, received: 4, ageMs: 2 * HOUR_MS }), upload({ size: 10, received: 10, ageMs: 2 * HOUR_MS })];
+    const recent = upload({ size: 10, received: 4 });
+    const stray = randomUUID(); // a crash between writing the part and its record
+    writeFileSync(path.join(dir, stray), 'x');
+    utimesSync(path.join(dir, stray), new Date(Date.now() - 2 * HOUR_MS), new Date(Date.now() - 2 * HOUR_MS));
+    writeFileSync(path.join(dir, 'notes.txt'), 'not an upload');
+
+    expect(await store.sweep()).toBe(3);
+    expect(readdirSync(dir).sort()).toEqual([recent, `${recent}.json`, 'notes.txt'].sort());
+    expect(expired.every((id) => !existsSync(path.join(dir, `${id}.json`)))).toBe(true);
+  });
+});
+
+describe('LocalFileStore.importFile', () => {
+  it('links the file in without copying, leaves the source, and dates it now', async () => {
+    const source = path.join(dir, 'source');
+    writeFileSync(source, 'image bytes');
+    utimesSync(source, new Date(Date.now() - 5 * HOUR_MS), new Date(Date.now() - 5 * HOUR_MS));
+    const uploads = createLocalFileStore(mkdtempSync(path.join(dir, 'uploads-')));
+
+    await uploads.importFile('imported', source);
+
+    expect(readFileSync(uploads.pathOf('imported'), 'utf8')).toBe('image bytes');
+    expect(statSync(uploads.pathOf('imported')).ino).toBe(statSync(source).ino);
+    expect(Date.now() - statSync(uploads.pathOf('imported')).mtimeMs).toBeLessThan(60_000);
+    expect(existsSync(source)).toBe(true);
+  });
+});
