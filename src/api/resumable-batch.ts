@@ -42,7 +42,7 @@ export async function submitResumableBatch(
   if (token === undefined) throw new HttpError('UPLOAD_ALREADY_USED', `One of the uploads (${ids.join(', ')}) is already in a batch, or being completed by another request; each upload joins one batch`);
   const imported: string[] = [];
   try {
-    const finished = await Promise.all(ids.map((id) => store.finished(id)));
+    const finished = await Promise.all(ids.map((id) => store.finished(id, submitter.owner)));
     const checked = await checkStoredUploads(store.files, finished.map((f) => ({ storedName: f.id, originalName: f.originalName })), limits);
     const images: IncomingImage[] = [];
     // One at a time: after a failure no import is still running to leave a copy behind.

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createKey, type CreatedKey } from '../helpers/api-keys';
 import { fixtures } from '../fixtures/images';
 import { startStack, waitFor, type TestStack } from '../helpers/stack';
@@ -57,6 +58,24 @@ describe('ownership: a batch and everything under it belong to the key that made
     await stack.request.get(`/batches/${res.body.batchId}`).set(as(alice)).expect(200);
     expect((await stack.request.get(`/batches/${res.body.batchId}`).set(as(bob)).expect(404)).body.code).toBe('BATCH_NOT_FOUND');
     expect((await stack.request.get(`/jobs/${res.body.jobs[0].jobId}`).set(as(bob)).expect(404)).body.code).toBe('JOB_NOT_FOUND');
+  });
+
+  it('keeps a resumable (tus) upload to the key that started it, and its batch too', async () => {
+    const bytes = readFileSync(fixtures.rgbaPng);
+    const created = await stack.request
+      .post('/uploads/tus')
+      .set(as(alice))
+      .set({ 'Tus-Resumable': '1.0.0', 'Upload-Length': String(bytes.length), 'Upload-Metadata': `filename ${Buffer.from('bug.png').toString('base64')}`, 'Content-Type': 'application/offset+octet-stream' })
+      .send(bytes)
+      .expect(201);
+    const url = String(created.headers.location);
+    const uploadId = url.split('/').pop();
+    await stack.request.head(url).set(as(bob)).set('Tus-Resumable', '1.0.0').expect(404);
+    await stack.request.head(url).set(as(alice)).set('Tus-Resumable', '1.0.0').expect(200);
+    expect((await stack.request.post('/uploads/tus/complete').set(as(bob)).send({ uploadIds: [uploadId] }).expect(404)).body.code).toBe('UPLOAD_NOT_FOUND');
+    const batch = await stack.request.post('/uploads/tus/complete').set(as(alice)).send({ uploadIds: [uploadId] }).expect(202);
+    expect((await stack.request.get(batch.body.statusUrl).set(as(bob)).expect(404)).body.code).toBe('BATCH_NOT_FOUND');
+    await stack.request.get(batch.body.statusUrl).set(as(alice)).expect(200);
   });
 
   it('keeps Idempotency-Key replays to the key that made them', async () => {
