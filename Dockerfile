@@ -2,14 +2,18 @@
 # One image for both processes: the API by default (CMD), the worker with
 # `node dist/worker/main.js` (docker-compose.yml does that for the worker service).
 
+# Node 26, the Active LTS line since October 2026 (Node 20 reached its end of life in April 2026,
+# 24 is in maintenance). package.json's engines stays at >=20.9: the code is also tested on 20,
+# what the development machines and CI run. sharp and the other native parts use Node-API, whose
+# binaries do not depend on the Node version.
 # Production dependencies only; sharp's prebuilt libvips for this platform comes with them.
-FROM node:20-slim AS deps
+FROM node:26-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 # Compile src/ to dist/ with the dev dependencies (TypeScript), which stay in this stage.
-FROM node:20-slim AS build
+FROM node:26-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -17,7 +21,7 @@ COPY tsconfig.json tsconfig.build.json tsconfig.web.json ./
 COPY src ./src
 RUN npm run build
 
-FROM node:20-slim
+FROM node:26-slim
 ENV NODE_ENV=production
 WORKDIR /app
 # Over 1,000 images the worker's RSS stayed flat after warm-up with jemalloc in every benchmark
@@ -33,7 +37,7 @@ RUN mkdir -p uploads processed tus-uploads && chown node:node uploads processed 
 USER node
 # 3000: the API; 9464: a worker's GET /metrics (WORKER_METRICS_PORT).
 EXPOSE 3000 9464
-# node:20-slim has no curl; Node's own fetch asks /healthz. The worker has no /healthz (its one
+# node:26-slim has no curl; Node's own fetch asks /healthz. The worker has no /healthz (its one
 # HTTP port serves metrics), so docker-compose.yml disables this check for it.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -6,6 +6,7 @@ import { BASE_OUTPUT } from './pipeline/spec';
 import { checkOutputSpec, PresetsFile } from './queue/output-settings';
 import { AUTO_QUALITY_TARGET } from './pipeline/auto-quality';
 import { ApiKeyList, parseApiKeysEnv, type ApiKeyEntry } from './api-keys';
+import { parseRedisNodes, type RedisNode, type RedisTarget } from './queue/redis-target';
 
 const int = () => z.coerce.number().int();
 const NO_PRESETS: PresetsFile = {};
@@ -13,13 +14,24 @@ const NO_KEYS: readonly ApiKeyEntry[] = [];
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
-const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET', 'METRICS_TOKEN']);
+const SECRETS = new Set(['REDIS_URL', 'REDIS_PASSWORD', 'REDIS_SENTINEL_PASSWORD', 'ADMIN_TOKEN', 'WEBHOOK_SECRET', 'METRICS_TOKEN']);
 /** A Standard Webhooks secret: `whsec_` and 24–64 random bytes in base64, as the specification asks. */
 const isWebhookSecret = (text: string) => {
   const key = /^whsec_([A-Za-z0-9+/]+={0,2})$/.exec(text)?.[1];
   const bytes = key === undefined ? 0 : Buffer.from(key, 'base64').length;
   return bytes >= 24 && bytes <= 64;
 };
+
+/** A comma-separated `host:port` list, parsed into nodes. */
+const redisNodes = () =>
+  z.string().transform((text, ctx): RedisNode[] => {
+    const nodes = parseRedisNodes(text);
+    if (typeof nodes !== 'string') return nodes;
+    ctx.addIssue({ code: 'custom', message: nodes });
+    return z.NEVER;
+  });
+/** Redis Cluster hashes only the part of a key inside its first `{…}`: one tag in the prefix puts every key in one slot. */
+const HASH_TAG = /^[^{]*\{[^}]+\}/;
 
 const EnvSchema = z
   .object({
@@ -32,8 +44,16 @@ const EnvSchema = z
     REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
     REDIS_HOST: z.string().min(1).default('127.0.0.1'),
     REDIS_PORT: int().min(1).max(65535).default(6379),
+    REDIS_USERNAME: z.string().min(1).optional(),
     REDIS_PASSWORD: z.string().optional(),
-    QUEUE_PREFIX: z.string().regex(/^[\w.-]+$/, 'letters, digits, _ . - only').default('imgflow'),
+    REDIS_TLS: flag().optional(),
+    REDIS_CLUSTER_NODES: redisNodes().optional(),
+    REDIS_SENTINELS: redisNodes().optional(),
+    REDIS_SENTINEL_NAME: z.string().min(1).optional(),
+    REDIS_SENTINEL_PASSWORD: z.string().optional(),
+    // Braces make `imgflow` a hash tag, so the prefix works unchanged on a Redis Cluster.
+    QUEUE_PREFIX: z.string().regex(/^[\w.{}-]+$/, 'letters, digits, _ . - { } only').default('{imgflow}'),
+    REDIS_LOST_EXIT_S: int().positive().default(60),
 
     UPLOAD_DIR: z.string().min(1).default('uploads'),
     PROCESSED_DIR: z.string().min(1).default('processed'),
@@ -54,6 +74,7 @@ const EnvSchema = z
     // 0: off. Per API key, or per client address when no keys are configured; held in Redis, so every API process shares it.
     RATE_LIMIT_REQUESTS_PER_MIN: int().nonnegative().default(0),
     MAX_QUEUED_FILES_PER_KEY: int().nonnegative().default(0),
+    ADMIN_READ_ONLY: flag().default(false),
     METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
     // 9464 is the port OpenTelemetry's Prometheus exporter uses; 0 serves no worker metrics.
     WORKER_METRICS_PORT: int().min(0).max(65535).default(9464),
@@ -111,6 +132,19 @@ const EnvSchema = z
     if (env.API_KEYS_FILE !== undefined && env.API_KEYS !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'set API_KEYS or API_KEYS_FILE, not both' });
     }
+    if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'set either REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both' });
+    }
+    if (env.REDIS_CLUSTER_NODES && !HASH_TAG.test(env.QUEUE_PREFIX)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['QUEUE_PREFIX'],
+        message: `must hold a hash tag such as {${env.QUEUE_PREFIX.replace(/[{}]/g, '')}} on a Redis Cluster, or BullMQ's scripts would touch keys in several slots`,
+      });
+    }
+    if (env.REDIS_SENTINELS && !env.REDIS_SENTINEL_NAME) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINEL_NAME'], message: 'is required with REDIS_SENTINELS: the name of the master the sentinels watch' });
+    }
     const resumable = env.RESUMABLE_DIR === undefined ? undefined : path.resolve(env.RESUMABLE_DIR);
     if (resumable !== undefined && [env.UPLOAD_DIR, env.PROCESSED_DIR].some((dir) => path.resolve(dir) === resumable)) {
       ctx.addIssue({ code: 'custom', path: ['RESUMABLE_DIR'], message: 'must differ from UPLOAD_DIR and PROCESSED_DIR, whose sweeps would remove uploads still arriving' });
@@ -132,6 +166,8 @@ const EnvSchema = z
       requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
       drainMs: env.HTTP_DRAIN_MS,
       adminToken: env.ADMIN_TOKEN,
+      /** The queue dashboard (/admin/queues, only with ADMIN_TOKEN) shows but cannot act. */
+      adminReadOnly: env.ADMIN_READ_ONLY,
     },
     /** Read and checked by loadConfig; empty: no keys, every route open as before. */
     apiKeys: NO_KEYS,
@@ -146,8 +182,10 @@ const EnvSchema = z
     logLevel: env.LOG_LEVEL,
     logFormat: env.LOG_FORMAT,
     redis: {
-      url: env.REDIS_URL ?? redisUrlFromParts(env.REDIS_HOST, env.REDIS_PORT, env.REDIS_PASSWORD),
+      ...redisTarget(env),
       prefix: env.QUEUE_PREFIX,
+      /** A worker cut off from Redis this long exits (75) for its supervisor to start a fresh one. */
+      lostExitMs: env.REDIS_LOST_EXIT_S * 1000,
     },
     uploads: {
       dir: path.resolve(env.UPLOAD_DIR),
@@ -236,9 +274,39 @@ export class ConfigError extends Error {
   }
 }
 
-function redisUrlFromParts(host: string, port: number, password: string | undefined): string {
-  const auth = password ? `:${encodeURIComponent(password)}@` : '';
-  return `redis://${auth}${host}:${port}`;
+function redisUrlFromParts(host: string, port: number, username: string | undefined, password: string | undefined, tls: boolean): string {
+  const user = username ? encodeURIComponent(username) : '';
+  const auth = password ? `${user}:${encodeURIComponent(password)}@` : user ? `${user}@` : '';
+  return `${tls ? 'rediss' : 'redis'}://${auth}${host}:${port}`;
+}
+
+interface RedisEnv {
+  REDIS_URL?: string | undefined;
+  REDIS_HOST: string;
+  REDIS_PORT: number;
+  REDIS_USERNAME?: string | undefined;
+  REDIS_PASSWORD?: string | undefined;
+  REDIS_TLS?: boolean | undefined;
+  REDIS_CLUSTER_NODES?: RedisNode[] | undefined;
+  REDIS_SENTINELS?: RedisNode[] | undefined;
+  REDIS_SENTINEL_NAME?: string | undefined;
+  REDIS_SENTINEL_PASSWORD?: string | undefined;
+}
+
+/**
+ * One `target` whatever form Redis was given in. `url` is kept for the single-server form only
+ * (the launcher starts a private server there, tests reach their Redis through it); a `rediss://`
+ * REDIS_URL turns TLS on for the cluster and sentinel forms too, as REDIS_TLS=true does.
+ */
+function redisTarget(env: RedisEnv): { url: string; target: RedisTarget } {
+  const tls = env.REDIS_TLS ?? env.REDIS_URL?.startsWith('rediss:') ?? false;
+  const url = env.REDIS_URL ?? redisUrlFromParts(env.REDIS_HOST, env.REDIS_PORT, env.REDIS_USERNAME, env.REDIS_PASSWORD, tls);
+  const auth = { username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD };
+  if (env.REDIS_CLUSTER_NODES) return { url, target: { mode: 'cluster', nodes: env.REDIS_CLUSTER_NODES, auth, tls } };
+  if (env.REDIS_SENTINELS && env.REDIS_SENTINEL_NAME) {
+    return { url, target: { mode: 'sentinel', sentinels: env.REDIS_SENTINELS, name: env.REDIS_SENTINEL_NAME, sentinelPassword: env.REDIS_SENTINEL_PASSWORD, auth, tls } };
+  }
+  return { url, target: { mode: 'single', url } };
 }
 
 /** Validates the environment once, at start-up; the only reader of process.env. */

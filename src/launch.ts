@@ -39,7 +39,11 @@ async function main(): Promise<number> {
 
   let redis: RedisHandle;
   try {
-    redis = await ensureRedis({ url: config.redis.url, dataDir: config.launch.redisDataDir, logger });
+    // A cluster or Sentinel deployment is run by someone else: the children connect to it themselves.
+    redis =
+      config.redis.target.mode === 'single'
+        ? await ensureRedis({ url: config.redis.url, dataDir: config.launch.redisDataDir, logger })
+        : { stop: async () => undefined };
   } catch (err) {
     if (err instanceof LaunchError) logger.fatal(err.message);
     else logger.fatal({ err }, 'could not get a redis');

@@ -26,20 +26,29 @@ export function createShutdown(logger: Logger, steps: readonly ShutdownStep[]): 
   };
 }
 
+/** Starts the shutdown from inside the process, to exit with `code` once the steps are done. */
+export type StopProcess = (reason: string, code: number) => void;
+
 /**
  * Wires SIGTERM/SIGINT to the shutdown steps with a deadline: exit 0 when every step finished
  * cleanly, 1 otherwise. Uncaught errors are logged and end the process, since its state is unknown.
+ * The returned function stops the process the same way with an exit code of the caller's; the
+ * first stop wins, so a signal during a stop cannot turn its code into 0.
  */
-export function onShutdown(logger: Logger, steps: readonly ShutdownStep[], { deadlineMs }: { deadlineMs: number }): void {
+export function onShutdown(logger: Logger, steps: readonly ShutdownStep[], { deadlineMs }: { deadlineMs: number }): StopProcess {
   const shutdown = createShutdown(logger, steps);
+  let stopping = false;
   const stop = (reason: string, code: number) => {
+    if (stopping) return logger.info({ reason }, 'already shutting down');
+    stopping = true;
     logger.info({ reason }, 'shutting down');
     const timer = setTimeout(() => {
       logger.error({ deadlineMs }, 'shutdown deadline passed');
       process.exit(1);
     }, deadlineMs);
     timer.unref();
-    void shutdown().then((clean) => process.exit(clean ? code : 1));
+    // A non-zero code is the reason for the stop, and says more than 1 would.
+    void shutdown().then((clean) => process.exit(clean || code !== 0 ? code : 1));
   };
   process.once('SIGTERM', () => stop('SIGTERM', 0));
   process.once('SIGINT', () => stop('SIGINT', 0));
@@ -51,4 +60,5 @@ export function onShutdown(logger: Logger, steps: readonly ShutdownStep[], { dea
     logger.fatal({ err }, 'unhandled rejection');
     stop('unhandledRejection', 1);
   });
+  return stop;
 }

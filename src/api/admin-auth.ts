@@ -1,5 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
+import { bearerMatches } from '../metrics/bearer';
 import { HttpError } from './errors';
 
 /** Who may call operator routes: holders of the token, or nobody. */
@@ -28,4 +29,26 @@ export function requireAdminToken(access: AdminAccess): RequestHandler {
     if (given.length === expected.length && timingSafeEqual(given, expected)) return next();
     next(new HttpError('UNAUTHORIZED', 'This operator route needs the admin token: Authorization: Bearer <ADMIN_TOKEN>'));
   };
+}
+
+/**
+ * Guards the queue dashboard: the admin token as a bearer token (scripts), or as the password of
+ * HTTP basic auth with any user name, which is what a browser can send. A refusal carries the
+ * Basic challenge so the browser asks for it.
+ */
+export function requireAdminLogin(token: string): RequestHandler {
+  return (req, res, next) => {
+    if (bearerMatches(asBearer(req.headers.authorization), token)) return next();
+    res.setHeader('WWW-Authenticate', 'Basic realm="imgflow admin", charset="UTF-8"');
+    next(new HttpError('UNAUTHORIZED', 'The queue dashboard needs the admin token: Authorization: Bearer <ADMIN_TOKEN>, or basic auth with any user and ADMIN_TOKEN as the password'));
+  };
+}
+
+/** `Basic base64(user:password)` as `Bearer password`, so both forms go through one constant-time comparison. */
+function asBearer(header: string | undefined): string | undefined {
+  const basic = /^Basic +([A-Za-z0-9+/=]+)$/i.exec(header ?? '')?.[1];
+  if (basic === undefined) return header;
+  const credentials = Buffer.from(basic, 'base64').toString('utf8');
+  const colon = credentials.indexOf(':');
+  return colon === -1 ? undefined : `Bearer ${credentials.slice(colon + 1)}`;
 }

@@ -8,6 +8,7 @@ import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
 import { measureRequests } from './measure-requests';
+import { queueDashboard } from './queue-dashboard';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
@@ -48,6 +49,9 @@ export function createApp(deps: AppDeps): Express {
       serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactAccessToken(req.url) }) },
     }),
   );
+  const registry = createOpenApiRegistry();
+  // Before helmet: the dashboard sets its own CSP for its page.
+  if (deps.dashboard) app.use(queueDashboard(deps.dashboard, registry));
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
   // upgrade-insecure-requests off: served over plain HTTP on a LAN address (docker compose), it
   // made browsers ask for the page's script, styles and API calls over https, which is not there.
@@ -58,7 +62,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(apiKeyAuth(deps.apiKeys));
   // After the key (it counts per key), before any body is read.
   app.use(deps.rateLimit);
-  const registry = createOpenApiRegistry();
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
   app.use(urlsRouter(deps, registry));
   // tus reads its request bodies itself.

@@ -43,14 +43,14 @@ const REQUEST_CLAIM_MARGIN_MS = 15_000;
 /** Opens the API's connections and builds the app from config; used by main.ts and by tests. */
 export function composeApi(config: Config, logger: Logger): ApiContext {
   const ports = openPorts(config, logger, 'producer');
-  const eventsRedis = redisConnection(config.redis.url, 'worker');
+  const eventsRedis = redisConnection(config.redis.target, 'worker');
   eventsRedis.on('error', () => undefined); // the producer connection already reports outages
   const events = watchQueueEvents(eventsRedis, config.redis.prefix, logger);
   const key = imageEventsKey(config.redis.prefix);
   const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
   // Its own connection, so the limiter's commands never queue behind BullMQ's.
-  const limitsRedis = config.limits.requestsPerMin > 0 ? redisConnection(config.redis.url, 'producer') : undefined;
+  const limitsRedis = config.limits.requestsPerMin > 0 ? redisConnection(config.redis.target, 'producer') : undefined;
   limitsRedis?.on('error', () => undefined); // the producer connection already reports outages
   const resumable = createResumableStore(config.resumable, logger);
   const stopSweep = startResumableSweep(resumable, logger);
@@ -105,6 +105,9 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     },
     metrics,
     metricsToken: config.metrics.token,
+    dashboard: config.http.adminToken
+      ? { token: config.http.adminToken, queues: [ports.queue, ports.deadLetters, ports.webhooks], readOnly: config.http.adminReadOnly }
+      : undefined,
   };
   return {
     app: createApp(deps),

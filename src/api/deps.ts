@@ -5,6 +5,7 @@ import type { Imgflow } from '../core/imgflow';
 import type { ApiMetrics } from '../metrics/api-metrics';
 import type { AdminAccess } from './admin-auth';
 import type { IdempotencyStore } from './idempotency-store';
+import type { DashboardOptions } from './queue-dashboard';
 import type { InFlight } from './in-flight';
 import type { UploadLimits } from './multipart';
 import type { ResumableDeps } from './resumable-batch';
@@ -36,4 +37,6 @@ export interface AppDeps {
   readonly metrics: ApiMetrics;
   /** METRICS_TOKEN: when set, GET /metrics needs it as a bearer token. */
   readonly metricsToken?: string | undefined;
+  /** bull-board at /admin/queues; absent (404) without ADMIN_TOKEN. */
+  readonly dashboard?: DashboardOptions | undefined;
 }

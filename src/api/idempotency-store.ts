@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { Redis, Result } from 'ioredis';
+import type { Result } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 import { z } from 'zod';
 
 /** What a replay sends again: the first response's status, `Location` and body. */
@@ -69,7 +70,7 @@ export interface IdempotencyOptions {
  * then the key holds its response. Keys are hashed with their scope, so any printable key of
  * any length up to the header's limit makes a fixed-size Redis key.
  */
-export function createIdempotencyStore(redis: Redis, options: IdempotencyOptions): IdempotencyStore {
+export function createIdempotencyStore(redis: RedisClient, options: IdempotencyOptions): IdempotencyStore {
   redis.defineCommand('imgflowIdempotencyClaim', { numberOfKeys: 1, lua: CLAIM });
   redis.defineCommand('imgflowIdempotencyComplete', { numberOfKeys: 1, lua: COMPLETE });
   redis.defineCommand('imgflowIdempotencyRelease', { numberOfKeys: 1, lua: RELEASE });

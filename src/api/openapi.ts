@@ -44,6 +44,11 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     description: 'An API key (`imgf_…`), when the server has API_KEYS or API_KEYS_FILE: every route but /healthz, /readyz, /metrics (METRICS_TOKEN), /docs, /openapi.json and the web page needs one (401 UNAUTHENTICATED). Batches and everything under them belong to the key that made them; another key gets 404.',
   });
   registry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in its own header, e.g. beside an admin token in Authorization.' });
+  registry.registerComponent('securitySchemes', 'adminBasic', {
+    type: 'http',
+    scheme: 'basic',
+    description: 'Any user name with ADMIN_TOKEN as the password; accepted by the queue dashboard, for browsers.',
+  });
   registry.registerComponent('securitySchemes', 'metricsToken', {
     type: 'http',
     scheme: 'bearer',

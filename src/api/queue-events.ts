@@ -1,5 +1,5 @@
 import { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 import { BATCH_FINISHED_EVENT, BatchFinishedEvent, type ImageQueueEvents } from '../queue/events';
 import { IMAGE_QUEUE } from '../queue/jobs';
@@ -9,7 +9,7 @@ import { IMAGE_QUEUE } from '../queue/jobs';
  * worker adds to the same stream). For logs only: live streams read through the event fan-out,
  * which runs only while a stream is open, and webhooks leave through the outbox.
  */
-export function watchQueueEvents(connection: Redis, prefix: string, logger: Logger): QueueEvents {
+export function watchQueueEvents(connection: RedisClient, prefix: string, logger: Logger): QueueEvents {
   const events = new QueueEvents(IMAGE_QUEUE, { connection, prefix });
   events.on('completed', ({ jobId }) => logger.info({ jobId }, 'job completed'));
   events.on('failed', ({ jobId, failedReason }) => logger.warn({ jobId, failedReason }, 'job failed'));

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { RedisClient } from '../queue/redis-target';
 import { isPublic, submitterOf } from './api-key-auth';
 import { HttpError } from './errors';
 import { limitHeaders, refusalHeaders } from './limit-headers';
@@ -17,7 +17,7 @@ export const noRateLimit: RequestHandler = (_req, _res, next) => next();
  * public routes (probes, docs, the page) are not counted. While Redis is unreachable requests
  * pass: the routes that need Redis answer 503 by themselves, and the others need no protecting.
  */
-export function rateLimit(options: { redis: Redis; prefix: string; requestsPerMin: number; logger: Logger }): RequestHandler {
+export function rateLimit(options: { redis: RedisClient; prefix: string; requestsPerMin: number; logger: Logger }): RequestHandler {
   const limiter = new RateLimiterRedis({
     storeClient: options.redis,
     keyPrefix: `${options.prefix}:rate-limit`,

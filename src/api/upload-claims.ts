@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 
 /** Which batch-to-be holds each resumable upload, so that no upload is queued twice. */
 export interface UploadClaims {
@@ -44,7 +44,7 @@ return 1
 `;
 
 /** Claims in Redis: keys set only where absent, in one script, holding the claiming request's token. */
-export function createUploadClaims(redis: Redis, options: UploadClaimOptions): UploadClaims {
+export function createUploadClaims(redis: RedisClient, options: UploadClaimOptions): UploadClaims {
   const keysOf = (ids: readonly string[]) => ids.map((id) => `${options.prefix}:resumable-claim:${id}`);
   return {
     async claim(ids) {

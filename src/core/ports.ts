@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import { createBatchIndex, type BatchIndex } from '../queue/batch-index';
@@ -14,7 +14,7 @@ import { createLocalFileStore, type LocalFileStore } from '../storage/local-file
 /** What every process works through: the queues, the batch store and the connection under them. */
 export interface Ports {
   /** Shared by the queues and the batch store; its role decides whether commands fail fast or wait. */
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queue: ImageQueue;
   readonly deadLetters: DeadLetterQueue;
   /** Webhook deliveries: the worker relays and sends them, the operator routes list and replay them. */
@@ -33,8 +33,8 @@ export interface Ports {
  * `producer` fails fast while Redis is down (the API answers 503 at once); `worker` waits it out.
  */
 export function openPorts(config: Config, logger: Logger, role: ConnectionRole): Ports {
-  const { url, prefix } = config.redis;
-  const redis = redisConnection(url, role);
+  const { target, prefix } = config.redis;
+  const redis = redisConnection(target, role);
   redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const queue: ImageQueue = new Queue(IMAGE_QUEUE, { connection: redis, prefix });
   const deadLetters: DeadLetterQueue = new Queue(DEAD_LETTER_QUEUE, { connection: redis, prefix });

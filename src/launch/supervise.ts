@@ -1,5 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
+import { EXIT_REDIS_LOST } from '../exit-codes';
+
+/** Between a child's exit for a restart and its new start: a child failing at once cannot spin. */
+export const RESTART_DELAY_MS = 1000;
 
 export interface ChildSpec {
   readonly name: string;
@@ -9,12 +13,13 @@ export interface ChildSpec {
 
 /**
  * Runs the children until `stopSignal` aborts (its reason, a signal name, is forwarded to each
- * child once) or one of them exits on its own (the others get SIGTERM). Children still running
+ * child once) or one of them exits on its own (the others get SIGTERM). A child that exits with
+ * EXIT_REDIS_LOST (a worker cut off from Redis) is started again instead. Children still running
  * `deadlineMs` after the stop are killed. Resolves with 0 when every child exited 0 after a stop.
  */
 export function supervise(specs: readonly ChildSpec[], options: { logger: Logger; env: NodeJS.ProcessEnv; stopSignal: AbortSignal; deadlineMs: number }): Promise<number> {
   const { logger, stopSignal, deadlineMs } = options;
-  const children: ChildProcess[] = [];
+  const children = new Set<ChildProcess>();
   let stopping = false;
   let failed = false;
   let deadline: NodeJS.Timeout | undefined;
@@ -33,23 +38,33 @@ export function supervise(specs: readonly ChildSpec[], options: { logger: Logger
   const exits = specs.map(
     (spec) =>
       new Promise<void>((resolve) => {
-        // Own process group: a terminal Ctrl-C reaches only the launcher, which forwards it once.
-        // A child that got SIGINT twice would die at the second one, before its shutdown finished.
-        const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'inherit', 'inherit'], env: options.env, detached: true });
-        children.push(child);
-        let ended = false;
-        const onEnd = (code: number | null, signal: NodeJS.Signals | null, err?: Error) => {
-          if (ended) return;
-          ended = true;
-          if (!(stopping && code === 0)) failed = true;
-          if (stopping) logger.info({ child: spec.name, code, signal }, 'child exited');
-          else logger.error({ child: spec.name, code, signal, err }, 'child exited unexpectedly; stopping the others');
-          stop('SIGTERM');
-          resolve();
+        const start = () => {
+          if (stopping) return resolve();
+          // Own process group: a terminal Ctrl-C reaches only the launcher, which forwards it once.
+          // A child that got SIGINT twice would die at the second one, before its shutdown finished.
+          const child = spawn(spec.command, spec.args, { stdio: ['ignore', 'inherit', 'inherit'], env: options.env, detached: true });
+          children.add(child);
+          let ended = false;
+          const onEnd = (code: number | null, signal: NodeJS.Signals | null, err?: Error) => {
+            if (ended) return;
+            ended = true;
+            children.delete(child);
+            if (!stopping && code === EXIT_REDIS_LOST) {
+              logger.warn({ child: spec.name, code }, 'child exited to be restarted; starting it again');
+              setTimeout(start, RESTART_DELAY_MS);
+              return;
+            }
+            if (!(stopping && code === 0)) failed = true;
+            if (stopping) logger.info({ child: spec.name, code, signal }, 'child exited');
+            else logger.error({ child: spec.name, code, signal, err }, 'child exited unexpectedly; stopping the others');
+            stop('SIGTERM');
+            resolve();
+          };
+          child.once('exit', onEnd);
+          child.once('error', (err) => onEnd(null, null, err)); // could not be spawned at all
+          if (child.pid) logger.info({ child: spec.name, childPid: child.pid }, 'child started');
         };
-        child.once('exit', onEnd);
-        child.once('error', (err) => onEnd(null, null, err)); // could not be spawned at all
-        if (child.pid) logger.info({ child: spec.name, childPid: child.pid }, 'child started');
+        start();
       }),
   );
 

@@ -1,5 +1,5 @@
 import { ZodError } from 'zod';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 import { CorruptBatchError, type BatchStore } from '../queue/batch-store';
 import type { ImageQueue } from '../queue/jobs';
@@ -7,7 +7,7 @@ import { OutboxEntry, WEBHOOK_JOB, webhookJobOptions, webhookOutboxKey, type Web
 import { webhookJobOf } from './webhook-event';
 
 export interface RelayDeps {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly queue: ImageQueue;
   readonly batches: BatchStore;
@@ -30,7 +30,7 @@ export async function relayOutbox(deps: RelayDeps, max = 100): Promise<number> {
     const parsed = OutboxEntry.safeParse(parseJson(text));
     if (parsed.success) {
       const job = await webhookJobOf(parsed.data, deps).catch((err: unknown) => {
-        if (!(err instanceof ZodError || err instanceof CorruptBatchError)) throw err; // Redis trouble: the entry stays for the next run
+        if (!(err instanceof ZodError || err instanceof CorruptBatchError)) throw err; // RedisClient trouble: the entry stays for the next run
         deps.logger.error({ webhookId: parsed.data.id, err }, 'webhook event dropped: its batch record is malformed');
         return undefined;
       });

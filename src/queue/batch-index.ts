@@ -1,6 +1,6 @@
 import { QueueKeys } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { IMAGE_QUEUE } from './jobs';
+import type { RedisClient } from './redis-target';
 
 /**
  * Where each owner's batches are listed: a sorted set per owner (score: creation time in ms,
@@ -36,7 +36,7 @@ export interface BatchIndex {
   forget(owner: string | undefined, batchId: string): Promise<void>;
 }
 
-export function createBatchIndex(redis: Redis, prefix: string): BatchIndex {
+export function createBatchIndex(redis: RedisClient, prefix: string): BatchIndex {
   const keys = batchIndexKeys(prefix);
   return {
     async page(owner, after, count) {

@@ -1,5 +1,5 @@
 import { QueueKeys } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target';
 import { z } from 'zod';
 import { EVENTS_MAX_LEN, imageEventsKey } from './events';
 import { CREATE_BATCH, RECORD_OUTCOME, RESET_OUTCOME } from './batch-scripts';
@@ -106,7 +106,7 @@ export interface BatchStore {
  * inputs are kept, so a long backlog does not lose it); once every file has an outcome it lives
  * `ttlSeconds` more.
  */
-export function createBatchStore(redis: Redis, options: { prefix: string; ttlSeconds: number; pendingTtlSeconds?: number }): BatchStore {
+export function createBatchStore(redis: RedisClient, options: { prefix: string; ttlSeconds: number; pendingTtlSeconds?: number }): BatchStore {
   const pendingTtl = Math.max(options.pendingTtlSeconds ?? 7 * 24 * 3600, options.ttlSeconds);
   const keys = new QueueKeys(options.prefix);
   const keyOf = (batchId: string) => keys.toKey(IMAGE_QUEUE, `batch:${batchId}`);

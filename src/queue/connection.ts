@@ -1,5 +1,6 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { isErrno } from '../errno';
+import { openRedis, type RedisClient, type RedisTarget } from './redis-target';
 
 export type ConnectionRole = 'producer' | 'worker';
 
@@ -20,7 +21,7 @@ export const PRODUCER_COMMAND_TIMEOUT_MS = 2000;
  *
  * Both keep reconnecting in the background, backing off to at most two seconds.
  */
-export function redisConnection(url: string, role: ConnectionRole): Redis {
+export function redisConnection(target: RedisTarget, role: ConnectionRole): RedisClient {
   const common: RedisOptions = {
     retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
     connectTimeout: 5000,
@@ -30,7 +31,7 @@ export function redisConnection(url: string, role: ConnectionRole): Redis {
       ? // commandTimeout: a Redis that accepts the connection but stops answering must not hang uploads either.
         { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: PRODUCER_COMMAND_TIMEOUT_MS }
       : { enableOfflineQueue: true, maxRetriesPerRequest: null };
-  return new Redis(url, { ...common, ...byRole });
+  return openRedis(target, { ...common, ...byRole });
 }
 
 export class QueueUnavailableError extends Error {
@@ -55,7 +56,7 @@ export function isRedisUnavailable(err: unknown): boolean {
  * down either fails at once (no offline queue) or waits in the offline queue until Redis
  * returns, which is what held shutdowns to their deadline.
  */
-export async function closeRedis(redis: Redis): Promise<void> {
+export async function closeRedis(redis: RedisClient): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status === 'ready') await redis.quit();
   else redis.disconnect();
@@ -66,13 +67,13 @@ export async function closeRedis(redis: Redis): Promise<void> {
  * gone there is nothing to hand back, and the step's commands would sit in an offline queue
  * until Redis returns, holding the shutdown to its deadline.
  */
-export async function closeUnlessDown(redis: Redis, close: () => Promise<unknown>): Promise<void> {
+export async function closeUnlessDown(redis: RedisClient, close: () => Promise<unknown>): Promise<void> {
   const closing = close();
   if (redis.status === 'ready') await closing;
   else closing.catch(() => undefined);
 }
 
 /** Rejects when the producer connection is not ready, rather than waiting for it. */
-export function assertReady(redis: Redis): void {
+export function assertReady(redis: RedisClient): void {
   if (redis.status !== 'ready') throw new QueueUnavailableError(`Redis is ${redis.status}`);
 }

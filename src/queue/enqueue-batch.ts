@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target';
 import type { ImageType, PipelineSpec } from '../pipeline';
 import type { BatchFile, BatchStore, QueuedFilesQuota } from './batch-store';
 import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
@@ -31,7 +31,7 @@ export interface BatchPlacement extends JobPlacement {
 
 export interface EnqueueDeps {
   readonly queue: ImageQueue;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly batches: BatchStore;
   readonly policy: JobPolicy;
 }

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target';
 import type { Logger } from 'pino';
 import type { EventLog, LoggedEvent } from './event-log';
 import { parseQueueEvent, type QueueEvent } from './events';
@@ -47,7 +47,7 @@ const routeOf = (event: QueueEvent) => ('batchId' in event ? `batch:${event.batc
  * batch id, so an entry costs the same however many streams are open.
  */
 export function createEventFanOut(
-  redis: Redis,
+  redis: RedisClient,
   options: {
     readonly key: string;
     /** Where the reader's starting position is read: the producer's log, so a subscriber fails fast while Redis is down. */
@@ -58,7 +58,7 @@ export function createEventFanOut(
 ): EventFanOut {
   const { key, logger } = options;
   const blockMs = options.blockMs ?? 10_000;
-  let own: Redis | undefined;
+  let own: RedisClient | undefined;
   const connection = () => {
     if (!own) {
       own = redis.duplicate();

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-target';
 import { compareEventIds, parseQueueEvent, type QueueEvent } from './events';
 
 /** A stream entry that live progress reads, with its position. */
@@ -26,7 +26,7 @@ export interface EventLog {
   after(id: string): AsyncIterable<LoggedEvent>;
 }
 
-export function createEventLog(redis: Redis, key: string): EventLog {
+export function createEventLog(redis: RedisClient, key: string): EventLog {
   const edge = async (command: 'xrange' | 'xrevrange') => {
     const [entry] = command === 'xrange' ? await redis.xrange(key, '-', '+', 'COUNT', 1) : await redis.xrevrange(key, '+', '-', 'COUNT', 1);
     return entry?.[0];

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 
 /**
  * Closes the worker (BullMQ's close(): no new jobs, active ones finish) without waiting for
@@ -11,7 +11,7 @@ import type { Redis } from 'ioredis';
  */
 export async function closeWorker(
   close: () => Promise<void>,
-  redis: Redis,
+  redis: RedisClient,
   running: () => number,
   { pollMs = 100, graceMs = 2000 } = {},
 ): Promise<void> {

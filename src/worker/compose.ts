@@ -6,6 +6,7 @@ import { createGuardedClient } from '../net';
 import { startWebhooks } from '../notify/start-webhooks';
 import { createMetricsRegistry } from '../metrics/registry';
 import { createWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metrics';
+import type { RedisClient } from '../queue/redis-target';
 import type { ShutdownStep } from '../shutdown';
 import { packageVersion } from '../version';
 import { closeWorker, countRunning } from './close-worker';
@@ -19,6 +20,8 @@ import { createImageWorker } from './worker';
 
 export interface WorkerContext {
   readonly worker: SupervisedWorker;
+  /** The connection the worker's commands go through; main.ts watches it for a lasting outage. */
+  readonly redis: RedisClient;
   /** What the worker's metrics endpoint serves (main.ts starts it, at WORKER_METRICS_PORT). */
   readonly metrics: WorkerMetrics;
   /** In order: finish active jobs, then the rest. */
@@ -80,6 +83,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
 
   return {
     worker,
+    redis,
     metrics,
     closeSteps: [
       // Lets active jobs finish (the rest stay queued); with Redis down, only as long as one runs here.

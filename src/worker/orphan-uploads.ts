@@ -1,6 +1,6 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 
 /** The shape of a stored name (src/api/multipart.ts); anything else is left to age-based retention. */
@@ -10,7 +10,7 @@ export interface OrphanSweepDeps {
   readonly dir: string;
   /** Files modified more recently are never touched: they may belong to an upload not yet enqueued. */
   readonly graceMs: number;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The image queue and the dead-letter queue: a job or a letter whose id is the stored name keeps the file. */
   readonly queues: readonly { toKey(id: string): string }[];
 }

@@ -1,5 +1,5 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 import { failureCode } from '../metrics/labels';
 import type { JobMetrics } from '../metrics/worker-metrics';
@@ -13,7 +13,7 @@ export type ImageWorker = Worker<ImageJobData, ImageJobResult, ImageJobName>;
 type ImageJob = Job<ImageJobData, ImageJobResult, ImageJobName>;
 
 export interface WorkerDeps {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly prefix: string;
   readonly processor: ImageProcessor;
   readonly deadLetters: DeadLetterQueue;

@@ -9,8 +9,8 @@ import { createTestWorld, startStack, waitFor, type TestWorld } from '../helpers
 jest.setTimeout(60_000);
 
 // A bound on a hang, not a speed figure: the shutdown deadline is 30 s, and Kubernetes' default
-// grace period is also 30 s, so a process still alive at 10 s is one that waits for Redis.
-const HANG_MS = 10_000;
+// grace period is also 30 s, so a process still alive at 5 s is one that waits for Redis.
+const HANG_MS = 5_000;
 
 /** Sends SIGTERM and resolves with the exit code and how long the exit took. */
 async function terminate(proc: ServiceProcess): Promise<{ code: number | NodeJS.Signals; ms: number }> {

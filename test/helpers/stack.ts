@@ -31,9 +31,9 @@ export interface TestWorld {
   cleanup(): Promise<void>;
 }
 
-/** A private prefix and temporary directories, so test files never see each other's jobs. */
+/** A private prefix (unless `env` names one) and temporary directories, so test files never see each other's jobs. */
 export function createTestWorld(env: Record<string, string> = {}): TestWorld {
-  const prefix = `imgflow-test-${randomUUID()}`;
+  const prefix = env.QUEUE_PREFIX ?? `imgflow-test-${randomUUID()}`;
   const root = mkdtempSync(path.join(tmpdir(), 'imgflow-test-'));
   const fullEnv: Record<string, string> = {
     REDIS_URL: testRedisUrl(),

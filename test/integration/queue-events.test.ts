@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { QueueEvents } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/queue/redis-target';
 import pino from 'pino';
 import { watchQueueEvents } from '../../src/api/queue-events';
 import { redisConnection } from '../../src/queue/connection';
@@ -10,7 +10,7 @@ import { startStack, waitFor, type TestStack } from '../helpers/stack';
 describe('QueueEvents subscriber', () => {
   let stack: TestStack;
   let events: QueueEvents;
-  let redis: Redis;
+  let redis: RedisClient;
   const lines: Array<{ msg: string; [key: string]: unknown }> = [];
 
   beforeAll(async () => {
@@ -21,7 +21,7 @@ describe('QueueEvents subscriber', () => {
         done();
       },
     });
-    redis = redisConnection(stack.world.config.redis.url, 'worker');
+    redis = redisConnection(stack.world.config.redis.target, 'worker');
     events = watchQueueEvents(redis, stack.world.prefix, pino(sink));
     await events.waitUntilReady();
   });

@@ -21,7 +21,7 @@ describe('loadConfig', () => {
     expect(config).toMatchObject({
       http: { port: 3000 },
       logLevel: 'info',
-      redis: { url: 'redis://127.0.0.1:6379', prefix: 'imgflow' },
+      redis: { url: 'redis://127.0.0.1:6379', prefix: '{imgflow}', target: { mode: 'single', url: 'redis://127.0.0.1:6379' }, lostExitMs: 60_000 },
       uploads: { dir: path.resolve('uploads'), maxFiles: 10, maxFileSizeBytes: 5 * 1024 * 1024, allowSvg: false },
       processedDir: path.resolve('processed'),
       worker: { concurrency: 2 * availableParallelism(), lockDurationMs: 6000, stalledIntervalMs: 3000 },
@@ -59,6 +59,41 @@ describe('loadConfig', () => {
       ['a TLS REDIS_URL', { REDIS_URL: 'rediss://user:pw@secure:6380/2' }, 'rediss://user:pw@secure:6380/2'],
     ])('derives redis.url from %s', (_name, env, url) => {
       expect(loadConfig(env).redis.url).toBe(url);
+    });
+
+    it('selects a Redis Cluster from REDIS_CLUSTER_NODES, with the credentials and TLS of the other settings', () => {
+      const { target } = loadConfig({ REDIS_CLUSTER_NODES: 'a.internal:7000, b.internal:7001,[::1]:7002,c.internal', REDIS_USERNAME: 'app', REDIS_PASSWORD: 'pw', REDIS_TLS: 'true' }).redis;
+      expect(target).toEqual({
+        mode: 'cluster',
+        nodes: [{ host: 'a.internal', port: 7000 }, { host: 'b.internal', port: 7001 }, { host: '::1', port: 7002 }, { host: 'c.internal', port: 6379 }],
+        auth: { username: 'app', password: 'pw' },
+        tls: true,
+      });
+    });
+
+    it('takes TLS for a cluster from a rediss:// REDIS_URL', () => {
+      expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_URL: 'rediss://a:7000' }).redis.target).toMatchObject({ mode: 'cluster', tls: true });
+    });
+
+    it('selects Sentinel from REDIS_SENTINELS and REDIS_SENTINEL_NAME', () => {
+      const { target } = loadConfig({ REDIS_SENTINELS: 's1:26379,s2:26379', REDIS_SENTINEL_NAME: 'mymaster', REDIS_SENTINEL_PASSWORD: 'spw', REDIS_PASSWORD: 'pw' }).redis;
+      expect(target).toEqual({
+        mode: 'sentinel',
+        sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }],
+        name: 'mymaster',
+        sentinelPassword: 'spw',
+        auth: { username: undefined, password: 'pw' },
+        tls: false,
+      });
+    });
+
+    it.each([
+      ['a cluster prefix without a hash tag', { REDIS_CLUSTER_NODES: 'a:7000', QUEUE_PREFIX: 'imgflow' }, /^QUEUE_PREFIX: must hold a hash tag such as \{imgflow\}/],
+      ['a cluster node that is not host:port', { REDIS_CLUSTER_NODES: 'a:7000,b:port' }, /^REDIS_CLUSTER_NODES: expected host:port but received "b:port"/],
+      ['sentinels without the master name', { REDIS_SENTINELS: 's1:26379' }, /^REDIS_SENTINEL_NAME: is required with REDIS_SENTINELS/],
+      ['both a cluster and sentinels', { REDIS_CLUSTER_NODES: 'a:7000', REDIS_SENTINELS: 's1:26379', REDIS_SENTINEL_NAME: 'm' }, /^REDIS_SENTINELS: set either/],
+    ])('rejects %s', (_name, env, problem) => {
+      expect(configErrorOf(env).problems).toEqual([expect.stringMatching(problem)]);
     });
 
     it('builds a URL that parses back to the same password', () => {
