@@ -79,6 +79,11 @@ describe('API keys (API_KEYS)', () => {
     expect((await stack.request.get('/dead-letters').set('X-API-Key', alice.key).expect(401)).body.code).toBe('UNAUTHORIZED');
   });
 
+  it('leaves the queue dashboard to its admin token: a browser cannot send a key beside basic auth', async () => {
+    await stack.admin.get('/admin/queues').expect(200);
+    await stack.request.get('/admin/queues').expect(401);
+  });
+
   it('redacts an access_token from the URLs it logs', () => {
     expect(redactAccessToken(`/batches/x/events?after=1&access_token=${alice.key}&b=2`)).toBe('/batches/x/events?after=1&access_token=[redacted]&b=2');
   });
