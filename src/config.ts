@@ -5,10 +5,12 @@ import { z } from 'zod';
 import { BASE_OUTPUT } from './pipeline/spec';
 import { checkOutputSpec, PresetsFile } from './queue/output-settings';
 import { AUTO_QUALITY_TARGET } from './pipeline/auto-quality';
+import { ApiKeyList, parseApiKeysEnv, type ApiKeyEntry } from './api-keys';
 import { parseRedisNodes, type RedisNode, type RedisTarget } from './queue/redis-target';
 
 const int = () => z.coerce.number().int();
 const NO_PRESETS: PresetsFile = {};
+const NO_KEYS: readonly ApiKeyEntry[] = [];
 const flag = () => z.enum(['true', 'false']).transform((v) => v === 'true');
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Never echoed in an error message: they are, or may embed, credentials. */
@@ -80,6 +82,11 @@ const EnvSchema = z
     REQUEST_TIMEOUT_MS: int().positive().default(60_000),
     HTTP_DRAIN_MS: int().nonnegative().default(10_000),
     ADMIN_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
+    API_KEYS_FILE: z.string().min(1).optional(),
+    API_KEYS: z.string().optional(),
+    // 0: off. Per API key, or per client address when no keys are configured; held in Redis, so every API process shares it.
+    RATE_LIMIT_REQUESTS_PER_MIN: int().nonnegative().default(0),
+    MAX_QUEUED_FILES_PER_KEY: int().nonnegative().default(0),
     ADMIN_READ_ONLY: flag().default(false),
     METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional(),
     // 9464 is the port OpenTelemetry's Prometheus exporter uses; 0 serves no worker metrics.
@@ -144,6 +151,9 @@ const EnvSchema = z
     if ((env.S3_ACCESS_KEY_ID === undefined) !== (env.S3_SECRET_ACCESS_KEY === undefined)) {
       ctx.addIssue({ code: 'custom', path: [env.S3_ACCESS_KEY_ID === undefined ? 'S3_ACCESS_KEY_ID' : 'S3_SECRET_ACCESS_KEY'], message: 'S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY go together (neither: the AWS default credential chain)' });
     }
+    if (env.API_KEYS_FILE !== undefined && env.API_KEYS !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'set API_KEYS or API_KEYS_FILE, not both' });
+    }
     if (env.REDIS_CLUSTER_NODES && env.REDIS_SENTINELS) {
       ctx.addIssue({ code: 'custom', path: ['REDIS_SENTINELS'], message: 'set either REDIS_CLUSTER_NODES or REDIS_SENTINELS, not both' });
     }
@@ -181,6 +191,10 @@ const EnvSchema = z
       /** The queue dashboard (/admin/queues, only with ADMIN_TOKEN) shows but cannot act. */
       adminReadOnly: env.ADMIN_READ_ONLY,
     },
+    /** Read and checked by loadConfig; empty: no keys, every route open as before. */
+    apiKeys: NO_KEYS,
+    apiKeysSource: { file: env.API_KEYS_FILE === undefined ? undefined : path.resolve(env.API_KEYS_FILE), list: env.API_KEYS },
+    limits: { requestsPerMin: env.RATE_LIMIT_REQUESTS_PER_MIN, maxQueuedFiles: env.MAX_QUEUED_FILES_PER_KEY },
     /** GET /metrics on the API, and the worker's own endpoint (port 0: none). */
     metrics: {
       token: env.METRICS_TOKEN,
@@ -293,7 +307,8 @@ const EnvSchema = z
     },
   }));
 
-export type Config = Readonly<z.output<typeof EnvSchema>>;
+// Where the keys come from is loadConfig's business; the rest of the code sees the checked list.
+export type Config = Readonly<Omit<z.output<typeof EnvSchema>, 'apiKeysSource'>>;
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -351,8 +366,33 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
       }),
     );
   }
-  const { presetsFile, ...config } = parsed.data;
-  return Object.freeze({ ...config, presetsFile, transform: { ...config.transform, presets: loadPresetsFile(presetsFile) } });
+  const { presetsFile, apiKeysSource, ...config } = parsed.data;
+  return Object.freeze({
+    ...config,
+    presetsFile,
+    apiKeys: loadApiKeys(apiKeysSource),
+    transform: { ...config.transform, presets: loadPresetsFile(presetsFile) },
+  });
+}
+
+/** API_KEYS_FILE or API_KEYS: a bad entry stops the process naming it, never printing more than its hash. */
+function loadApiKeys(source: { file: string | undefined; list: string | undefined }): readonly ApiKeyEntry[] {
+  if (source.list !== undefined) {
+    const parsed = parseApiKeysEnv(source.list);
+    if ('problems' in parsed) throw new ConfigError(parsed.problems.map((p) => `API_KEYS: ${p} (expected id:sha256,…; \`npm run key:create -- NAME\` prints one)`));
+    return Object.freeze(parsed.entries);
+  }
+  if (source.file === undefined) return NO_KEYS;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(source.file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([`API_KEYS_FILE: expected a readable JSON file but ${source.file} gave: ${err instanceof Error ? err.message : String(err)}`]);
+  }
+  const parsed = ApiKeyList.safeParse(json);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `API_KEYS_FILE: ${i.path.length ? `entry ${Number(i.path[0]) + 1}${i.path[1] === undefined ? '' : ` field "${String(i.path[1])}"`}: ` : ''}${i.message} (expected [{ "id", "name", "sha256" }])`));
+  if (parsed.data.length === 0) throw new ConfigError([`API_KEYS_FILE: ${source.file} lists no keys; unset API_KEYS_FILE to run without keys`]);
+  return Object.freeze(parsed.data);
 }
 
 /**

@@ -3,6 +3,7 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import { pinoHttp } from 'pino-http';
 import swaggerUi from 'swagger-ui-express';
+import { apiKeyAuth, redactAccessToken } from './api-key-auth';
 import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
@@ -46,7 +47,7 @@ export function createApp(deps: AppDeps): Express {
         return id;
       },
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' || req.url === '/metrics' },
-      serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }) },
+      serializers: { req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: redactAccessToken(req.url) }) },
     }),
   );
   const registry = createOpenApiRegistry();
@@ -55,8 +56,13 @@ export function createApp(deps: AppDeps): Express {
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
   // upgrade-insecure-requests off: served over plain HTTP on a LAN address (docker compose), it
   // made browsers ask for the page's script, styles and API calls over https, which is not there.
-  app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'upgrade-insecure-requests': null } } }));
+  // blob: images: with an API key the page fetches previews with its header and shows them from blob URLs.
+  app.use(helmet({ contentSecurityPolicy: { directives: { 'style-src': ["'self'", "'unsafe-inline'"], 'img-src': ["'self'", 'data:', 'blob:'], 'upgrade-insecure-requests': null } } }));
   app.use(corsFor(deps.corsOrigin));
+  // Before every router, so no route can be reached without a key (when the server has keys) and no body is read first.
+  app.use(apiKeyAuth(deps.apiKeys));
+  // After the key (it counts per key), before any body is read.
+  app.use(deps.rateLimit);
   // Before the JSON parser below: POST /process-urls parses its own (larger) JSON body, after its idempotency check.
   app.use(urlsRouter(deps, registry));
   // Before it too: a direct upload's file list is sized by MAX_FILES.

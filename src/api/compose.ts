@@ -21,6 +21,7 @@ import { createResumableStore } from './resumable-store';
 import { startResumableSweep } from './resumable-sweep';
 import { createUploadClaims } from './upload-claims';
 import { watchQueueEvents } from './queue-events';
+import { noRateLimit, rateLimit } from './rate-limit';
 
 export interface ApiContext {
   readonly app: Express;
@@ -49,6 +50,9 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
   const key = imageEventsKey(config.redis.prefix);
   const fanOut = createEventFanOut(eventsRedis, { key, log: createEventLog(ports.redis, key), logger });
   const endStreams: ShutdownStep = ['event streams', () => fanOut.close()];
+  // Its own connection, so the limiter's commands never queue behind BullMQ's.
+  const limitsRedis = config.limits.requestsPerMin > 0 ? redisConnection(config.redis.target, 'producer') : undefined;
+  limitsRedis?.on('error', () => undefined); // the producer connection already reports outages
   const resumable = createResumableStore(config.resumable, logger);
   const stopSweep = startResumableSweep(resumable, logger);
   const metrics = createApiMetrics(createMetricsRegistry(), {
@@ -73,6 +77,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       },
       webhooks: { enabled: config.webhooks.secret !== undefined, allowPrivateUrls: config.outbound.allowPrivate },
       urls: { maxUrls: config.urls.maxUrls },
+      maxQueuedFiles: config.limits.maxQueuedFiles,
     }, fanOut),
     uploads: config.uploads,
     uploadStore: ports.files.uploads,
@@ -81,6 +86,8 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,
     adminAccess: adminAccess(config.http.adminToken),
+    apiKeys: config.apiKeys,
+    rateLimit: limitsRedis ? rateLimit({ redis: limitsRedis, prefix: config.redis.prefix, requestsPerMin: config.limits.requestsPerMin, logger }) : noRateLimit,
     inFlight: new InFlight(),
     idempotency: createIdempotencyStore(ports.redis, {
       prefix: config.redis.prefix,
@@ -117,6 +124,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
       ['resumable sweep', stopSweep],
       ['queue events', async () => (events ? closeUnlessDown(eventsRedis, () => events.close()) : undefined)],
       ['events redis', () => closeRedis(eventsRedis)],
+      ['rate limit redis', async () => limitsRedis && closeRedis(limitsRedis)],
       ...ports.closeSteps,
     ],
   };

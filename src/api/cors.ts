@@ -12,8 +12,8 @@ export function corsFor(allowed: string | undefined): RequestHandler {
     origin: origins.includes('*') ? '*' : origins,
     // PATCH, HEAD, DELETE and the Tus-/Upload- headers: the tus endpoint (/uploads/tus), whose clients read its offsets.
     methods: ['GET', 'POST', 'HEAD', 'PATCH', 'DELETE'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-Request-Id', 'Idempotency-Key', 'Tus-Resumable', 'Upload-Length', 'Upload-Offset', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Concat', 'X-HTTP-Method-Override'],
-    exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed', 'Tus-Resumable', 'Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Expires'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key', 'X-Request-Id', 'Idempotency-Key', 'Imgflow-File-Count', 'Tus-Resumable', 'Upload-Length', 'Upload-Offset', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Concat', 'X-HTTP-Method-Override'],
+    exposedHeaders: ['Location', 'X-Request-Id', 'Idempotent-Replayed', 'WWW-Authenticate', 'Retry-After', 'RateLimit', 'RateLimit-Policy', 'Tus-Resumable', 'Tus-Version', 'Tus-Extension', 'Tus-Max-Size', 'Upload-Offset', 'Upload-Length', 'Upload-Metadata', 'Upload-Defer-Length', 'Upload-Expires'],
     maxAge: 600,
   });
 }

@@ -1,4 +1,6 @@
+import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
+import type { ApiKeyEntry } from '../api-keys';
 import type { Imgflow } from '../core/imgflow';
 import type { ApiMetrics } from '../metrics/api-metrics';
 import type { AdminAccess } from './admin-auth';
@@ -25,6 +27,10 @@ export interface AppDeps {
   readonly corsOrigin?: string | undefined;
   /** Who may use the dead-letter routes; built by adminAccess(ADMIN_TOKEN). Required, so a forgotten one cannot open them. */
   readonly adminAccess: AdminAccess;
+  /** API_KEYS(_FILE): empty, every route is open and nothing has an owner. */
+  readonly apiKeys: readonly ApiKeyEntry[];
+  /** RATE_LIMIT_REQUESTS_PER_MIN, counted in Redis over its own connection (compose.ts); a pass-through when off. */
+  readonly rateLimit: RequestHandler;
   /** Uploads being received or enqueued; shutdown waits for them. */
   readonly inFlight: InFlight;
   /** Sessions of direct uploads (POST /uploads), in Redis. */

@@ -4,6 +4,8 @@ import { AppError } from '../core/errors';
 import { isErrno } from '../errno';
 import { closeAfterAnswer } from './close-early';
 import { isRedisUnavailable } from '../queue/connection';
+import { QuotaExceededError } from '../queue/batch-store';
+import { QUOTA_RETRY_AFTER_SECONDS, queuedFilesPolicy, refusalHeaders } from './limit-headers';
 import { isStorageUnavailable } from '../storage/storage-unavailable';
 import { sanitizeOriginalName } from './multipart';
 import { HttpError, problems, type ProblemCode } from './errors';
@@ -61,6 +63,9 @@ function toHttpError(err: unknown, limits: { maxFileSizeBytes: number }, clientG
     };
     return new HttpError(code, detail[code] ?? err.message, { cause: err });
   }
+  if (err instanceof QuotaExceededError) {
+    return new HttpError('QUOTA_EXCEEDED', err.message, { cause: err, headers: refusalHeaders(queuedFilesPolicy(err.max), QUOTA_RETRY_AFTER_SECONDS) });
+  }
   if (isRedisUnavailable(err)) return new HttpError('QUEUE_UNAVAILABLE', 'The job queue is unreachable; try again shortly', { cause: err });
   if (isStorageUnavailable(err)) return new HttpError('STORAGE_UNAVAILABLE', 'The file storage is unreachable; nothing was stored, try again shortly', { cause: err });
   // A path parameter with a broken percent-encoding (/jobs/%E0%A4%A): the router cannot
@@ -103,6 +108,7 @@ export function createErrorHandler(limits: { maxFileSizeBytes: number }, onProbl
     // Answered before the body was read in full: close the connection, or Node would read the
     // rest of the body (up to its whole length) just to keep the connection alive.
     if (!req.complete) closeAfterAnswer(req, res);
+    res.set(httpError.headers);
     res.status(httpError.status).type('application/problem+json').json(problemBody(httpError, req.originalUrl));
   };
 }

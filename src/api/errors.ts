@@ -48,6 +48,8 @@ export const problems = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported image type' },
   NOT_MULTIPART: { status: 415, title: 'Expected multipart/form-data' },
   TOO_MANY_PIXELS: { status: 422, title: 'Image dimensions too large' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  QUOTA_EXCEEDED: { status: 429, title: 'Too many files queued' },
   QUEUE_UNAVAILABLE: { status: 503, title: 'Queue unavailable' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
   SHUTTING_DOWN: { status: 503, title: 'Server shutting down' },
@@ -60,12 +62,15 @@ export type ProblemCode = keyof typeof problems;
 export class HttpError extends Error {
   override name = 'HttpError';
   readonly status: number;
+  /** Response headers the answer needs beside its body (Retry-After, WWW-Authenticate, …). */
+  readonly headers: Readonly<Record<string, string>>;
   constructor(
     readonly code: ProblemCode,
     readonly detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; headers?: Record<string, string> },
   ) {
     super(detail, options);
     this.status = problems[code].status;
+    this.headers = options?.headers ?? {};
   }
 }

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { callerOf } from './api-key-auth';
 import { closeAfterAnswer } from './close-early';
 import { HttpError } from './errors';
 import type { IdempotencyStore, StoredResponse } from './idempotency-store';
@@ -20,12 +21,11 @@ function idempotencyKeyOf(req: Request): string | undefined {
   return key;
 }
 
-/**
- * Where a key is unique: the route. The seam for API keys: once they exist, the key's owner
- * joins the scope here, and clients can no longer see each other's replays.
- */
-export function idempotencyScope(req: Request): string {
-  return `${req.method} ${req.baseUrl}${String(req.route?.path ?? req.path)}`;
+/** Where a key is unique: the route, and the API key, so clients never see each other's replays. */
+export function idempotencyScope(req: Request, res: Response): string {
+  const route = `${req.method} ${req.baseUrl}${String(req.route?.path ?? req.path)}`;
+  const owner = callerOf(res);
+  return owner === undefined ? route : `${owner} ${route}`;
 }
 
 function send(res: Response, { status, location, body }: StoredResponse): void {
@@ -43,7 +43,7 @@ export function idempotent(store: IdempotencyStore | undefined, handle: (req: Re
   return async (req, res) => {
     const key = store && idempotencyKeyOf(req);
     if (!store || key === undefined) return send(res, await handle(req, res));
-    const scope = idempotencyScope(req);
+    const scope = idempotencyScope(req, res);
     const claim = await store.claim(scope, key);
     if (claim.kind === 'in-progress') {
       throw new HttpError('IDEMPOTENCY_IN_PROGRESS', `A request with this ${IDEMPOTENCY_KEY_HEADER} is still being processed; retry once it has been answered`);

@@ -24,8 +24,11 @@ export function problemResponses(codes: readonly ProblemCode[]) {
   );
 }
 
+/** What every route but the public ones (probes, docs, the page) can answer, on a server with API keys or a rate limit. */
+export const ACCESS_ERRORS: readonly ProblemCode[] = ['UNAUTHENTICATED', 'RATE_LIMITED'];
+
 /** Errors every route that reads by id can answer with. */
-export const READ_ERRORS: readonly ProblemCode[] = ['INVALID_ID', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
+export const READ_ERRORS: readonly ProblemCode[] = [...ACCESS_ERRORS, 'INVALID_ID', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
 
 /** A registry with the components routes refer to; each router adds its own paths to it. */
 export function createOpenApiRegistry(): OpenAPIRegistry {
@@ -35,6 +38,12 @@ export function createOpenApiRegistry(): OpenAPIRegistry {
     scheme: 'bearer',
     description: 'ADMIN_TOKEN; required on operator routes. A server without one refuses them (401), whatever NODE_ENV says.',
   });
+  registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'An API key (`imgf_…`), when the server has API_KEYS or API_KEYS_FILE: every route but /healthz, /readyz, /metrics (METRICS_TOKEN), /docs, /openapi.json and the web page needs one (401 UNAUTHENTICATED). Batches and everything under them belong to the key that made them; another key gets 404.',
+  });
+  registry.registerComponent('securitySchemes', 'apiKeyHeader', { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same key in its own header, e.g. beside an admin token in Authorization.' });
   registry.registerComponent('securitySchemes', 'adminBasic', {
     type: 'http',
     scheme: 'basic',
@@ -57,5 +66,7 @@ export function buildOpenApiDocument(registry: OpenAPIRegistry): OpenApiDocument
       version: packageVersion(),
       description: 'Asynchronous image processing: upload, get 202 at once, poll the batch. Every error is application/problem+json with a stable `code`.',
     },
+    // Optional ({}): a server without API keys needs none.
+    security: [{ apiKey: [] }, { apiKeyHeader: [] }, {}],
   });
 }

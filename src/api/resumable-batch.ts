@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { checkStoredUploads, type StoredUploadLimits } from '../core/check-stored-uploads';
-import type { BatchRequest, Imgflow, IncomingImage } from '../core/imgflow';
+import type { BatchRequest, Imgflow, IncomingImage, Submitter } from '../core/imgflow';
 import type { ScheduleRequest } from '../core/schedule';
 import type { ApiMetrics } from '../metrics/api-metrics';
 import type { EnqueuedBatch } from '../queue/enqueue-batch';
@@ -32,6 +32,7 @@ export interface ResumableDeps {
  */
 export async function submitResumableBatch(
   deps: { readonly resumable: ResumableDeps; readonly imgflow: Pick<Imgflow, 'submitBatch'>; readonly metrics?: Pick<ApiMetrics, 'acceptFiles'> | undefined },
+  submitter: Submitter,
   ids: readonly string[],
   request: BatchRequest,
   schedule: ScheduleRequest,
@@ -41,7 +42,7 @@ export async function submitResumableBatch(
   if (token === undefined) throw new HttpError('UPLOAD_ALREADY_USED', `One of the uploads (${ids.join(', ')}) is already in a batch, or being completed by another request; each upload joins one batch`);
   const imported: string[] = [];
   try {
-    const finished = await Promise.all(ids.map((id) => store.finished(id)));
+    const finished = await Promise.all(ids.map((id) => store.finished(id, submitter.owner)));
     const checked = await checkStoredUploads(store.files, finished.map((f) => ({ storedName: f.id, originalName: f.originalName })), limits);
     const images: IncomingImage[] = [];
     // One at a time: after a failure no import is still running to leave a copy behind.
@@ -51,7 +52,7 @@ export async function submitResumableBatch(
       imported.push(storedName);
       images.push({ ...image, storedName });
     }
-    const batch = await deps.imgflow.submitBatch(images, request, schedule);
+    const batch = await deps.imgflow.submitBatch(submitter, images, request, schedule);
     deps.metrics?.acceptFiles(images.map((image) => image.size));
     // Queued: the copies are the uploads now. Confirmed before the tus uploads go, so an API
     // killed in between leaves uploads that are still claimed (and swept at their expiry).

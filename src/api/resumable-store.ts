@@ -33,8 +33,8 @@ export interface ResumableStore {
   readonly options: ResumableOptions;
   /** Answers one tus request (POST, HEAD, PATCH, DELETE, OPTIONS). */
   handle(req: IncomingMessage, res: ServerResponse): Promise<unknown>;
-  /** A finished upload; UPLOAD_NOT_FOUND, UPLOAD_EXPIRED or UPLOAD_INCOMPLETE otherwise. */
-  finished(id: string): Promise<FinishedUpload>;
+  /** A finished upload of `owner`'s; UPLOAD_NOT_FOUND (also for another key's), UPLOAD_EXPIRED or UPLOAD_INCOMPLETE otherwise. */
+  finished(id: string, owner: string | undefined): Promise<FinishedUpload>;
   /** The uploads named by id, for the checks every upload gets; removing one removes the upload. */
   readonly files: FileStore;
   /** Where an upload's bytes are on this machine's disk. */
@@ -50,6 +50,16 @@ function tusStatusOf(err: unknown): number | undefined {
   return typeof err === 'object' && err !== null && 'status_code' in err && typeof err.status_code === 'number' ? err.status_code : undefined;
 }
 
+/** The metadata key an upload's API key id is kept under; set by the server, whatever the client sends. */
+const OWNER_METADATA = 'imgflow-owner';
+
+/** The API key id the request authenticated with (api-key-auth.ts puts it on the Express response tus is handed). */
+const ownerOf = (res: ServerResponse): string | undefined => {
+  const locals: unknown = Reflect.get(res, 'locals');
+  const id: unknown = typeof locals === 'object' && locals !== null ? Reflect.get(locals, 'apiKeyId') : undefined;
+  return typeof id === 'string' ? id : undefined;
+};
+
 export function createResumableStore(options: ResumableOptions, logger: Logger): ResumableStore {
   const datastore = new TusFileStore({ directory: options.dir, expirationPeriodInMilliseconds: options.expiryMs });
   const server = new TusServer({
@@ -59,6 +69,18 @@ export function createResumableStore(options: ResumableOptions, logger: Logger):
     // Relative, so the URL stays right behind a proxy that rewrites the host or the scheme.
     relativeLocation: true,
     namingFunction: () => randomUUID(),
+    // An upload belongs to the key that started it; another key is told it does not exist, as for batches.
+    onUploadCreate: async (_req, res, upload) => {
+      const { [OWNER_METADATA]: _claimed, ...metadata } = upload.metadata ?? {};
+      const owner = ownerOf(res);
+      return { res, metadata: owner === undefined ? metadata : { ...metadata, [OWNER_METADATA]: owner } };
+    },
+    onIncomingRequest: async (_req, res, uploadId) => {
+      const owner = ownerOf(res);
+      if (owner === undefined) return;
+      const upload = await datastore.getUpload(uploadId).catch(() => undefined);
+      if (upload && upload.metadata?.[OWNER_METADATA] !== owner) throw { status_code: 404, body: 'The file for this URL was not found\n' };
+    },
     onResponseError: (_req, _res, err) => {
       const status = tusStatusOf(err) ?? 500;
       if (status >= 500) logger.error({ err }, 'resumable upload request failed');
@@ -85,12 +107,13 @@ export function createResumableStore(options: ResumableOptions, logger: Logger):
 
     handle: (req, res) => server.handle(req, res),
 
-    async finished(id) {
+    async finished(id, owner) {
       const upload = await datastore.getUpload(id).catch((err: unknown) => {
         const status = tusStatusOf(err);
         if (status === 404 || status === 410) throw new HttpError('UPLOAD_NOT_FOUND', `No upload ${id}; uploads are removed ${options.expiryMs / 3_600_000} h after they start`);
         throw err;
       });
+      if (owner !== undefined && upload.metadata?.[OWNER_METADATA] !== owner) throw new HttpError('UPLOAD_NOT_FOUND', `No upload ${id}; uploads are removed ${options.expiryMs / 3_600_000} h after they start`);
       if (upload.creation_date && Date.parse(upload.creation_date) + options.expiryMs < Date.now()) {
         throw new HttpError('UPLOAD_EXPIRED', `Upload ${id} started at ${upload.creation_date} and expired after ${options.expiryMs / 3_600_000} h; upload the file again`);
       }

@@ -145,6 +145,34 @@ export const BatchStatus = z
   })
   .meta({ id: 'BatchStatus' });
 
+/** A GET /batches cursor: the last entry of the previous page, `<createdAt ms>.<batchId>` in base64url. */
+export const encodeBatchCursor = (at: { createdAtMs: number; batchId: string }) => Buffer.from(`${at.createdAtMs}.${at.batchId}`).toString('base64url');
+const BATCH_CURSOR = /^(\d{1,15})\.([0-9a-f-]{36})$/;
+
+export const BatchListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).meta({ description: 'Batches per page' }),
+  cursor: z
+    .string()
+    .max(100)
+    .transform((text, ctx) => {
+      const match = BATCH_CURSOR.exec(Buffer.from(text, 'base64url').toString());
+      if (match?.[1] && match[2]) return { createdAtMs: Number(match[1]), batchId: match[2] };
+      ctx.addIssue({ code: 'custom', message: 'expected the nextCursor of a previous page' });
+      return z.NEVER;
+    })
+    .optional()
+    .meta({ description: 'The `nextCursor` of the previous page; omit for the newest batches' }),
+  status: z.enum(BATCH_STATUSES).optional().meta({ description: 'Only batches in this status now' }),
+});
+
+export const BatchList = z
+  .object({
+    items: z.array(BatchStatus.omit({ files: true }).extend({ statusUrl: z.string() }).meta({ id: 'BatchSummary' })),
+    nextCursor: z.string().nullable().meta({ description: 'Pass as `cursor` for the next page; null when there is none. A page filtered by `status` looks at a bounded number of batches and may hold fewer than `limit` items (even none) while nextCursor is not null.' }),
+  })
+  .meta({ id: 'BatchList' });
+export type BatchList = z.infer<typeof BatchList>;
+
 /** `progress` on GET /batches/{batchId}/events. */
 export const BatchProgressEvent = z
   .object({ jobId: z.uuid(), progress: z.number().min(0).max(100) })

@@ -8,7 +8,7 @@ import { ApiProblemError, ServerUnreachableError } from './errors';
 /** Where the server is and what to authenticate with. */
 export interface ServerAccess {
   readonly server: URL;
-  /** Sent as `Authorization: Bearer` and `X-API-Key`; the server has no API keys yet and ignores both. */
+  /** Sent as `X-API-Key` and `Authorization: Bearer`; on operator routes Authorization carries the admin token instead. */
   readonly apiKey?: string | undefined;
   /** For the operator routes (dead letters): `Authorization: Bearer <ADMIN_TOKEN>`. */
   readonly adminToken?: string | undefined;
@@ -73,7 +73,8 @@ export function createApiClient(access: ServerAccess) {
       return read(BatchAccepted, '/process-images', {
         method: 'POST',
         // An Idempotency-Key makes the upload safe to send again by hand after a lost answer.
-        headers: { 'Content-Type': `multipart/form-data; boundary=${form.boundary}`, 'Content-Length': String(form.length), 'Idempotency-Key': randomUUID() },
+        // Imgflow-File-Count: a server with a queued-files quota can refuse the request before its body is sent.
+        headers: { 'Content-Type': `multipart/form-data; boundary=${form.boundary}`, 'Content-Length': String(form.length), 'Idempotency-Key': randomUUID(), 'Imgflow-File-Count': String(files.length) },
         body: form.body,
         duplex: 'half',
         timeout: false,

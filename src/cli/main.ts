@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { deadLettersCommand } from './commands/dead-letters';
+import { keysCommand } from './commands/keys';
 import { statusCommand } from './commands/status';
 import { uploadCommand } from './commands/upload';
 import { urlsCommand } from './commands/urls';
@@ -13,7 +14,8 @@ function buildProgram(): Command {
     .addCommand(uploadCommand())
     .addCommand(urlsCommand())
     .addCommand(statusCommand())
-    .addCommand(deadLettersCommand());
+    .addCommand(deadLettersCommand())
+    .addCommand(keysCommand());
   // Commander exits 1 on a bad flag; exit codes here have one meaning each, so errors come back to main.
   const configure = (command: Command) => {
     command.exitOverride().showHelpAfterError('(add --help for usage)');
@@ -34,7 +36,11 @@ function exitCodeOf(err: unknown): number {
     return err.exitCode;
   }
   if (err instanceof ApiProblemError) {
-    const hint = err.code === 'ROUTE_NOT_FOUND' ? ` (the server has no ${err.path.split('?')[0]}: it is older than this CLI)` : '';
+    const hints: Record<string, string> = {
+      ROUTE_NOT_FOUND: ` (the server has no ${err.path.split('?')[0]}: it is older than this CLI)`,
+      UNAUTHENTICATED: ' (pass --api-key or set IMGFLOW_API_KEY)',
+    };
+    const hint = hints[err.code] ?? '';
     process.stderr.write(`imgflow: the server refused ${err.path}: ${err.code}: ${err.detail}${hint}\n`);
     return err.exitCode;
   }

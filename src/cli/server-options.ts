@@ -25,7 +25,7 @@ function serverUrl(value: string): URL {
 export function withServerOptions(command: Command): Command {
   return command
     .addOption(new Option('-s, --server <url>', 'imgflow API to talk to').env('IMGFLOW_URL').default(new URL(DEFAULT_SERVER), DEFAULT_SERVER).argParser(serverUrl))
-    .addOption(new Option('--api-key <key>', 'sent as Authorization: Bearer and X-API-Key (the server has no API keys yet and ignores it)').env('IMGFLOW_API_KEY'))
+    .addOption(new Option('--api-key <key>', 'API key for a server with API keys (sent as X-API-Key and Authorization: Bearer); `imgflow keys create NAME` makes one').env('IMGFLOW_API_KEY'))
     .option('--json', 'print a machine-readable summary on stdout (progress goes to stderr)', false)
     .option('-q, --quiet', 'print nothing but failures', false);
 }

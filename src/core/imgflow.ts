@@ -8,6 +8,7 @@ import type { EventFanOut } from '../queue/event-fan-out';
 import { enqueueBatch, enqueueEntries, type EnqueuedBatch, type UploadedImage } from '../queue/enqueue-batch';
 import { readBatchStatus, readJobStatus, type BatchStatusView, type JobStatus } from '../queue/job-status';
 import type { JobPolicy } from '../queue/jobs';
+import { QuotaExceededError, type QueuedFilesQuota } from '../queue/batch-store';
 import type { BatchCallback, CallbackEvents, DeliveryStatus } from '../queue/webhook-jobs';
 import { DEFAULT_VARIANT } from '../storage/output-name';
 import { AppError } from './errors';
@@ -15,6 +16,7 @@ import type { Ports } from './ports';
 import { assertOutputSizes, resolveOutputs, resolvedPresets, type OutputPolicy, type OutputRequest } from './presets';
 import { resolveSchedule, type ScheduleRequest } from './schedule';
 import { watchBatch, type BatchWatch } from './watch-batch';
+import { listBatches, type BatchListPage, type BatchListRequest } from './list-batches';
 import { checkUrlEntries, urlBatchEntries } from './url-batch';
 import type { UrlEntry } from './url-list';
 
@@ -44,6 +46,19 @@ export interface BatchRequest extends OutputRequest {
   readonly callbackEvents?: CallbackEvents | undefined;
 }
 
+/**
+ * Who asks: the id of the API key a request authenticated with, or undefined when the server has
+ * no keys. A batch records the key that made it; any other key is told it does not exist (not
+ * that it is someone else's, which would confirm the id). Undefined checks nothing, as before keys.
+ */
+export type Owner = string | undefined;
+
+/** Who submits a batch: its owner, and the client's address, which holds the queued-files quota on a server without keys. */
+export interface Submitter {
+  readonly owner: Owner;
+  readonly address: string;
+}
+
 /** The use cases; the HTTP routes are adapters over it (the CLI and the page use those routes). */
 export interface Imgflow {
   /**
@@ -52,23 +67,33 @@ export interface Imgflow {
    * (nothing: now, normal priority); a bad one is refused before anything is queued.
    * `callbackUrl` gets signed webhooks; one the guard refuses already (scheme, credentials, a literal private address) is refused here.
    */
-  submitBatch(images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  submitBatch(submitter: Submitter, images: readonly IncomingImage[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
   /**
    * The same for images the workers download: every URL is checked first (INVALID_URLS lists each
    * bad one; nothing is queued unless all pass), then one job per URL. Outputs and schedule as above.
    */
-  submitUrlBatch(entries: readonly UrlEntry[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  submitUrlBatch(submitter: Submitter, entries: readonly UrlEntry[], request?: BatchRequest, schedule?: ScheduleRequest): Promise<EnqueuedBatch>;
+  /**
+   * Refuses (QuotaExceededError) a submission of `files` that would take its submitter over
+   * MAX_QUEUED_FILES_PER_KEY, from the count alone, so a client can be refused before it sends
+   * them. Only a hint: the batch's own write checks and counts again, atomically.
+   */
+  checkQueuedFiles(submitter: Submitter, files: number): Promise<void>;
   /** Every preset with its resolved settings. */
   listPresets(): ReturnType<typeof resolvedPresets>;
-  getBatch(batchId: string): Promise<BatchStatusView>;
+  /** BATCH_NOT_FOUND when it is not there, or is another owner's. */
+  getBatch(owner: Owner, batchId: string): Promise<BatchStatusView>;
+  /** The owner's batches, newest first, a page at a time (see list-batches.ts). */
+  listBatches(owner: Owner, request: BatchListRequest): Promise<BatchListPage>;
   /**
    * A batch's events as they happen, ending after the final `batch` (see watch-batch.ts); from
    * `after`, a previous event's id, it resumes. BATCH_NOT_FOUND before any event.
    */
-  watchBatch(batchId: string, options?: { after?: string | undefined }): Promise<BatchWatch>;
-  getJob(jobId: string): Promise<JobStatus>;
+  watchBatch(owner: Owner, batchId: string, options?: { after?: string | undefined }): Promise<BatchWatch>;
+  /** JOB_NOT_FOUND when it is not there, or its batch is another owner's. */
+  getJob(owner: Owner, jobId: string): Promise<JobStatus>;
   /** Where a completed job's output is (the first variant unless named); RESULT_NOT_READY until then. */
-  findResult(jobId: string, variant?: string): Promise<ResultFile>;
+  findResult(owner: Owner, jobId: string, variant?: string): Promise<ResultFile>;
   /**
    * How to send a result: a signed URL where the store makes them (unless `proxy`), else its
    * local path or a stream of it; the headers are the ones a signed URL must answer with. RESULT_EXPIRED once retention removed it.
@@ -94,6 +119,8 @@ export interface ImgflowOptions {
   readonly webhooks: { readonly enabled: boolean; readonly allowPrivateUrls: boolean };
   /** URLs per request (MAX_URLS); which addresses they may name is ALLOW_PRIVATE_URLS, as for webhooks. */
   readonly urls: { readonly maxUrls: number };
+  /** MAX_QUEUED_FILES_PER_KEY: files waiting or being processed per key (or client address); 0, unlimited. */
+  readonly maxQueuedFiles: number;
 }
 
 function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks']): BatchCallback | undefined {
@@ -111,23 +138,33 @@ function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks'])
 }
 
 /** `events`: the process's one reader of the image queue's event stream, which every watch shares. */
-export function createImgflow(ports: Ports, options: ImgflowOptions, events: EventFanOut): Imgflow {
-  const { queue, batches, deadLetters, redis, files, webhooks } = ports;
+/** Whose count a submission adds to, or none when there is no limit (a count nobody reads would only drift). */
+export function quotaOf(submitter: Submitter, maxQueuedFiles: number): QueuedFilesQuota | undefined {
+  if (maxQueuedFiles === 0) return undefined;
+  return { holder: submitter.owner === undefined ? `address:${submitter.address}` : `key:${submitter.owner}`, max: maxQueuedFiles };
+}
 
-  const getJob = async (jobId: string): Promise<JobStatus> => {
+export function createImgflow(ports: Ports, options: ImgflowOptions, events: EventFanOut): Imgflow {
+  const { queue, batches, batchIndex, deadLetters, redis, files, webhooks } = ports;
+
+  const getJob = async (owner: Owner, jobId: string): Promise<JobStatus> => {
     const job = await readJobStatus(queue, jobId);
-    if (!job) throw new AppError('JOB_NOT_FOUND', `No job ${jobId}; finished jobs are kept for a limited time`);
+    // A job outliving its batch's record has no owner left to prove: with keys, it is nobody's.
+    const visible = job && (owner === undefined || (await batches.ownerOf(job.batchId))?.owner === owner);
+    if (!job || !visible) throw new AppError('JOB_NOT_FOUND', `No job ${jobId}; finished jobs are kept for a limited time`);
     return job;
   };
 
-  const getBatch = async (batchId: string): Promise<BatchStatusView> => {
-    const batch = await readBatchStatus(queue, batches, batchId);
+  const getBatch = async (owner: Owner, batchId: string): Promise<BatchStatusView> => {
+    // The owner is checked before the batch is read, so another key's request costs one HGET and reads nothing.
+    const found = owner === undefined || (await batches.ownerOf(batchId))?.owner === owner;
+    const batch = found ? await readBatchStatus(queue, batches, batchId) : undefined;
     if (!batch) throw new AppError('BATCH_NOT_FOUND', `No batch ${batchId}; batches are kept for a limited time`);
     return batch;
   };
 
   return {
-    async submitBatch(images, request = {}, schedule = {}) {
+    async submitBatch(submitter, images, request = {}, schedule = {}) {
       const callback = callbackOf(request, options.webhooks);
       const spec = resolveOutputs(options.outputs, request);
       assertOutputSizes(spec, images);
@@ -135,28 +172,37 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
       // Upload retention counts a file's age from its mtime: from when it is due, for a scheduled one.
       const { processAt } = placement;
       if (processAt) await Promise.all(images.map((image) => files.uploads.keepFrom(image.storedName, Date.parse(processAt))));
-      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback });
+      return enqueueBatch({ queue, redis, batches, policy: options.policy }, images, spec, { ...placement, callback, owner: submitter.owner, quota: quotaOf(submitter, options.maxQueuedFiles) });
     },
 
-    async submitUrlBatch(entries, request = {}, schedule = {}) {
+    async submitUrlBatch(submitter, entries, request = {}, schedule = {}) {
       const urls = checkUrlEntries(entries, { maxUrls: options.urls.maxUrls, allowPrivate: options.webhooks.allowPrivateUrls });
       const callback = callbackOf(request, options.webhooks);
       // No declared sizes to check outputs against before the download: the worker checks the decoded image.
       const spec = resolveOutputs(options.outputs, request);
       const placement = resolveSchedule(schedule, Date.now());
-      return enqueueEntries({ queue, redis, batches, policy: options.policy }, urlBatchEntries(entries, urls), spec, { ...placement, callback });
+      return enqueueEntries({ queue, redis, batches, policy: options.policy }, urlBatchEntries(entries, urls), spec, { ...placement, callback, owner: submitter.owner, quota: quotaOf(submitter, options.maxQueuedFiles) });
+    },
+
+    async checkQueuedFiles(submitter, count) {
+      const quota = quotaOf(submitter, options.maxQueuedFiles);
+      if (!quota) return;
+      const queued = await batches.queuedFiles(quota.holder);
+      if (queued + count > quota.max) throw new QuotaExceededError(quota.max, queued, count);
     },
 
     listPresets: () => resolvedPresets(options.outputs.presets),
 
     getBatch,
 
-    watchBatch: (batchId, watch) => watchBatch({ fanOut: events, log: events.log, getBatch }, batchId, watch),
+    listBatches: (owner, request) => listBatches({ index: batchIndex, queue, batches }, owner, request),
+
+    watchBatch: (owner, batchId, watch) => watchBatch({ fanOut: events, log: events.log, getBatch: (id) => getBatch(owner, id) }, batchId, watch),
 
     getJob,
 
-    async findResult(jobId, variant) {
-      const job = await getJob(jobId);
+    async findResult(owner, jobId, variant) {
+      const job = await getJob(owner, jobId);
       if (job.state !== 'completed' || !job.result) {
         throw new AppError('RESULT_NOT_READY', `Job ${jobId} is ${job.state}; the result exists once it is completed`);
       }

@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 import type { Config } from '../config';
+import { createBatchIndex, type BatchIndex } from '../queue/batch-index';
 import { createBatchStore, type BatchStore } from '../queue/batch-store';
 import { closeRedis, redisConnection, type ConnectionRole } from '../queue/connection';
 import type { DeadLetterQueue } from '../queue/dead-letter';
@@ -20,6 +21,8 @@ export interface Ports {
   /** Webhook deliveries: the worker relays and sends them, the operator routes list and replay them. */
   readonly webhooks: WebhookQueue;
   readonly batches: BatchStore;
+  /** Each owner's batches by creation time, for GET /batches. */
+  readonly batchIndex: BatchIndex;
   /** Where uploads and outputs are kept: the local disk or a bucket (STORAGE_DRIVER), behind one interface. */
   readonly files: { readonly uploads: FileStore; readonly outputs: FileStore };
   /** In order: the queues, then the connection. A process closes what it built on top first. */
@@ -46,6 +49,7 @@ export function openPorts(config: Config, logger: Logger, role: ConnectionRole):
     deadLetters,
     webhooks,
     batches,
+    batchIndex: createBatchIndex(redis, prefix),
     files,
     closeSteps: [
       ['queues', () => Promise.all([queue.close(), deadLetters.close(), webhooks.close()])],

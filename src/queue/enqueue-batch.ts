@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from './redis-target';
 import type { ImageType, PipelineSpec } from '../pipeline';
-import type { BatchFile, BatchStore } from './batch-store';
+import type { BatchFile, BatchStore, QueuedFilesQuota } from './batch-store';
 import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
 import { IMAGE_JOB, jobOptions, type ImageJobData, type ImageQueue, type JobPlacement, type JobPolicy } from './jobs';
 import type { BatchCallback } from './webhook-jobs';
@@ -24,6 +24,9 @@ export interface BatchPlacement extends JobPlacement {
   readonly processAt?: string | undefined;
   /** Who gets the batch's webhooks, stored with its record. */
   readonly callback?: BatchCallback | undefined;
+  /** The API key id the batch belongs to. */
+  readonly owner?: string | undefined;
+  readonly quota?: QueuedFilesQuota | undefined;
 }
 
 export interface EnqueueDeps {
@@ -70,7 +73,7 @@ export async function enqueueEntries(deps: EnqueueDeps, entries: readonly BatchE
   const createdAt = new Date().toISOString();
   const files: BatchFile[] = entries.map((entry) => entry.file);
   const notAfterMs = (await deps.batches.serverTime()) + RECORD_WINDOW_MS;
-  if (!(await deps.batches.create({ batchId, createdAt, processAt: placement.processAt, files, callback: placement.callback }, { notAfterMs }))) {
+  if (!(await deps.batches.create({ batchId, createdAt, processAt: placement.processAt, files, callback: placement.callback, owner: placement.owner, quota: placement.quota }, { notAfterMs }))) {
     throw new QueueUnavailableError('Redis answered too late to record the batch');
   }
   try {

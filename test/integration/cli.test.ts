@@ -8,6 +8,7 @@ import { fixtures } from '../fixtures/images';
 import { startApiProcess, startWorkerProcess, type ApiProcess, type ServiceProcess } from '../helpers/processes';
 import { freePort, removeDir } from '../helpers/redis';
 import { createTestWorld, TEST_ADMIN_TOKEN, type TestWorld } from '../helpers/stack';
+import { createKey, type CreatedKey } from '../helpers/api-keys';
 
 // A real API and worker started from source, and the CLI as a child process per test: seconds each.
 jest.setTimeout(120_000);
@@ -248,5 +249,44 @@ describe('the imgflow CLI against a running service', () => {
       expect(run.code).toBe(2);
       expect(received).toHaveLength(0);
     });
+  });
+});
+
+describe('the imgflow CLI against a server with API keys', () => {
+  let world: TestWorld;
+  let api: ApiProcess;
+  let alice: CreatedKey;
+  let bob: CreatedKey;
+  beforeAll(async () => {
+    [alice, bob] = await Promise.all([createKey('Alice'), createKey('Bob')]);
+    world = createTestWorld({ API_KEYS: `${alice.env},${bob.env}` });
+    api = await startApiProcess(world);
+  });
+  afterAll(async () => {
+    await api?.stop();
+    await world?.cleanup();
+  });
+
+  it('exits 3 without a key, saying how to give one', async () => {
+    const run = await runCli(['upload', fixtures.rgbaPng, '--server', api.baseUrl]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(/UNAUTHENTICATED: .*\(pass --api-key or set IMGFLOW_API_KEY\)/);
+  });
+
+  it('uploads with IMGFLOW_API_KEY, reads the batch back with --api-key, and another key cannot', async () => {
+    const upload = await runCli(['upload', fixtures.rgbaPng, '--server', api.baseUrl, '--json'], { env: { IMGFLOW_API_KEY: alice.key } });
+    expect(upload.code).toBe(0);
+    const [batch] = (JSON.parse(upload.stdout) as Summary).batches;
+    if (!batch) throw new Error(`no batch in ${upload.stdout}`);
+    expect((await runCli(['status', batch.batchId, '--server', api.baseUrl, '--api-key', alice.key])).code).toBe(0);
+    const other = await runCli(['status', batch.batchId, '--server', api.baseUrl, '--api-key', bob.key]);
+    expect(other.code).toBe(3);
+    expect(other.stderr).toMatch(/BATCH_NOT_FOUND/);
+  });
+
+  it('keys create refuses a name that makes no id (exit 2)', async () => {
+    const run = await runCli(['keys', 'create', '***']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/pass --id/);
   });
 });

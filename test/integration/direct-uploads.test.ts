@@ -48,7 +48,7 @@ describe('direct uploads with STORAGE_DRIVER=local', () => {
     const { paths } = (await stack.request.get('/openapi.json').expect(200)).body as { paths: Record<string, Record<string, Operation>> };
     const start = paths['/uploads']?.post?.responses ?? {};
     const complete = paths['/uploads/{uploadId}/complete']?.post?.responses ?? {};
-    expect(Object.keys(start).sort()).toEqual(['201', '400', '413', '415', '500', '501', '503']);
+    expect(Object.keys(start).sort()).toEqual(['201', '400', '401', '413', '415', '429', '500', '501', '503']);
     expect(complete['409']?.description).toMatch(/UPLOAD_ALREADY_COMPLETED.*UPLOAD_INCOMPLETE/);
     expect(complete['501']?.description).toContain('DIRECT_UPLOADS_UNSUPPORTED');
     expect(complete['503']?.description).toContain('STORAGE_UNAVAILABLE');

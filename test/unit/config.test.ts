@@ -255,4 +255,47 @@ describe('loadConfig', () => {
       expect(configErrorOf({ PRESETS_FILE: path.join(dir, 'missing.json') }).problems).toEqual([expect.stringMatching(/^PRESETS_FILE: .*ENOENT/)]);
     });
   });
+
+  describe('API keys and limits', () => {
+    const HASH = 'a'.repeat(64);
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(path.join(tmpdir(), 'imgflow-keys-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('has no keys and no limits by default', () => {
+      const config = loadConfig({});
+      expect(config.apiKeys).toEqual([]);
+      expect(config.limits).toEqual({ requestsPerMin: 0, maxQueuedFiles: 0 });
+    });
+
+    it('reads API_KEYS as id:sha256 items, and API_KEYS_FILE as a JSON list', () => {
+      expect(loadConfig({ API_KEYS: `a:${HASH}, b.2:${'b'.repeat(64)}` }).apiKeys).toEqual([{ id: 'a', sha256: HASH }, { id: 'b.2', sha256: 'b'.repeat(64) }]);
+      const file = path.join(dir, 'keys.json');
+      writeFileSync(file, JSON.stringify([{ id: 'acme', name: 'Acme Ltd', sha256: HASH }]));
+      expect(loadConfig({ API_KEYS_FILE: file }).apiKeys).toEqual([{ id: 'acme', name: 'Acme Ltd', sha256: HASH }]);
+    });
+
+    it.each([
+      ['a hash that is not 64 hex digits', { API_KEYS: 'a:1234' }, /^API_KEYS: item 1 \(sha256\): expected the key's SHA-256/],
+      ['an item without an id', { API_KEYS: HASH }, /^API_KEYS: item 1 \(id\)/],
+      ['a repeated id', { API_KEYS: `a:${HASH},a:${'b'.repeat(64)}` }, /^API_KEYS: item 2 \(id\): duplicate id/],
+      ['no items at all', { API_KEYS: ' , ' }, /^API_KEYS: lists no keys/],
+      ['both settings', { API_KEYS: `a:${HASH}`, API_KEYS_FILE: '/nonexistent.json' }, /^API_KEYS: set API_KEYS or API_KEYS_FILE, not both/],
+    ])('stops on %s', (_what, env, line) => {
+      expect(configErrorOf(env).problems).toEqual([expect.stringMatching(line)]);
+    });
+
+    it('stops on an API_KEYS_FILE entry that does not fit, naming the entry and field', () => {
+      const file = path.join(dir, 'bad.json');
+      writeFileSync(file, JSON.stringify([{ id: 'ok', sha256: HASH }, { id: 'x', sha256: 'plain-key' }]));
+      expect(configErrorOf({ API_KEYS_FILE: file }).problems).toEqual([expect.stringMatching(/^API_KEYS_FILE: entry 2 field "sha256": /)]);
+    });
+
+    it('reads the limits, 0 meaning off', () => {
+      expect(loadConfig({ RATE_LIMIT_REQUESTS_PER_MIN: '120', MAX_QUEUED_FILES_PER_KEY: '0' }).limits).toEqual({ requestsPerMin: 120, maxQueuedFiles: 0 });
+      expect(configErrorOf({ RATE_LIMIT_REQUESTS_PER_MIN: '-1' }).problems).toEqual([expect.stringMatching(/^RATE_LIMIT_REQUESTS_PER_MIN: /)]);
+    });
+  });
 });

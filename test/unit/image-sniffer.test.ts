@@ -59,7 +59,7 @@ describe('the OpenAPI upload descriptions', () => {
     // The upload routes register their own entries; building them touches no queue.
     const registry = createOpenApiRegistry();
     const uploads = { dir: '/nonexistent', maxFiles: 2, maxFileSizeBytes: 1024, maxInputPixels: 1e6, allowSvg };
-    uploadsRouter({ uploads, uploadStore: createLocalFileStore('/nonexistent'), inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')) } }, registry);
+    uploadsRouter({ uploads, uploadStore: createLocalFileStore('/nonexistent'), inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')), checkQueuedFiles: () => Promise.reject(new Error('not called')) } }, registry);
     const doc = buildOpenApiDocument(registry);
     for (const route of ['/upload', '/process-images']) {
       expect(doc.paths?.[route]?.post?.description).toContain(`${describeAcceptedTypes(allowSvg)}, recognised by content`);

@@ -9,7 +9,7 @@ type JsonSchema = { type?: string; properties?: Record<string, JsonSchema>; mini
 
 describe('the OpenAPI document of the upload fields', () => {
   const registry = createOpenApiRegistry();
-  uploadsRouter({ uploadStore: createLocalFileStore('/nonexistent'), uploads: { maxFiles: 2, maxFileSizeBytes: 1024, maxInputPixels: 1e6, allowSvg: false }, inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')) } }, registry);
+  uploadsRouter({ uploadStore: createLocalFileStore('/nonexistent'), uploads: { maxFiles: 2, maxFileSizeBytes: 1024, maxInputPixels: 1e6, allowSvg: false }, inFlight: new InFlight(), imgflow: { submitBatch: () => Promise.reject(new Error('not called')), checkQueuedFiles: () => Promise.reject(new Error('not called')) } }, registry);
   const doc = buildOpenApiDocument(registry);
   // zod's own JSON Schema of the settings: what the document must say about each one.
   const expected = (z.toJSONSchema(OutputSettings) as { $defs: Record<string, JsonSchema> }).$defs.OutputSettings as JsonSchema;

@@ -28,7 +28,12 @@ function upload({ size, received, ageMs = 0, filename = 'photo.jpg' }: { size: n
 describe('ResumableStore.finished', () => {
   it('gives a finished upload with its sanitised file name', async () => {
     const id = upload({ size: 10, received: 10, filename: '../../etc/\u202epasswd.jpg' });
-    await expect(store.finished(id)).resolves.toEqual({ id, originalName: 'passwd.jpg' });
+    await expect(store.finished(id, undefined)).resolves.toEqual({ id, originalName: 'passwd.jpg' });
+  });
+
+  it('refuses another key\'s upload with UPLOAD_NOT_FOUND, as an unknown one', async () => {
+    const id = upload({ size: 10, received: 10 });
+    await expect(store.finished(id, 'bob')).rejects.toMatchObject({ code: 'UPLOAD_NOT_FOUND' });
   });
 
   it.each([
@@ -38,7 +43,7 @@ describe('ResumableStore.finished', () => {
     ['a half-sent upload', () => upload({ size: 10, received: 5 }), 'UPLOAD_INCOMPLETE'],
     ['an upload whose length was never declared', () => upload({ size: undefined, received: 5 }), 'UPLOAD_INCOMPLETE'],
   ])('refuses %s', async (_what, make, code) => {
-    await expect(store.finished(make())).rejects.toMatchObject({ code });
+    await expect(store.finished(make(), undefined)).rejects.toMatchObject({ code });
   });
 });
 

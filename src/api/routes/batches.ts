@@ -1,10 +1,11 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
+import { callerOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { EVENT_STREAM_TIMING, sendEventStream } from '../event-stream';
-import { json, problemResponses, READ_ERRORS } from '../openapi';
-import { BatchFileEvent, BatchParams, BatchProgressEvent, BatchStatus, parseParams } from '../schemas';
+import { ACCESS_ERRORS, json, problemResponses, READ_ERRORS } from '../openapi';
+import { BatchFileEvent, BatchList, BatchListQuery, BatchParams, BatchProgressEvent, BatchStatus, encodeBatchCursor, parseParams, parseQuery } from '../schemas';
 
 const EVENTS_DESCRIPTION = `Server-Sent Events, each with an \`id:\` (a position in the queue's event stream) and JSON \`data:\`:
 
@@ -20,6 +21,25 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
   route(
     {
       method: 'get',
+      path: '/batches',
+      summary: 'The caller\'s batches, newest first',
+      description: 'Those of the API key the request carries (without API keys on the server: every batch made without one), until retention removes them. Paginated with `cursor`; a page costs the same however many batches came before.',
+      request: { query: BatchListQuery },
+      responses: { 200: json(BatchList, 'A page of batches'), ...problemResponses([...ACCESS_ERRORS, 'INVALID_REQUEST', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
+    },
+    async (req, res) => {
+      const { limit, cursor, status } = parseQuery(BatchListQuery, req.query);
+      const page = await deps.imgflow.listBatches(callerOf(res), { limit, after: cursor, status });
+      const body: BatchList = {
+        items: page.items.map((b) => ({ ...b, statusUrl: `/batches/${b.batchId}` })),
+        nextCursor: page.next === undefined ? null : encodeBatchCursor(page.next),
+      };
+      res.json(body);
+    },
+  );
+  route(
+    {
+      method: 'get',
       path: '/batches/{batchId}',
       summary: 'Status of a batch and each of its files',
       request: { params: BatchParams },
@@ -27,7 +47,7 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
     },
     async (req, res) => {
       const { batchId } = parseParams(BatchParams, req.params);
-      const batch: BatchStatus = await deps.imgflow.getBatch(batchId);
+      const batch: BatchStatus = await deps.imgflow.getBatch(callerOf(res), batchId);
       res.json(batch);
     },
   );
@@ -40,6 +60,7 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
       request: {
         params: BatchParams,
         headers: z.object({ 'last-event-id': z.string().optional().meta({ description: 'The id of the last event received: resume after it' }) }),
+        query: z.object({ access_token: z.string().optional().meta({ description: 'The API key, for clients that cannot send headers (a browser\'s EventSource); accepted on this route only, and redacted from logs' }) }),
       },
       responses: {
         200: {
@@ -53,7 +74,7 @@ export function batchesRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
     async (req, res) => {
       const { batchId } = parseParams(BatchParams, req.params);
       // Refusals (404, 503) come from here, before the stream starts.
-      const watch = await deps.imgflow.watchBatch(batchId, { after: req.get('Last-Event-ID') });
+      const watch = await deps.imgflow.watchBatch(callerOf(res), batchId, { after: req.get('Last-Event-ID') });
       await sendEventStream(req, res, watch);
     },
   );

@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { requireAdminToken } from '../admin-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
-import { json, problemResponses, READ_ERRORS } from '../openapi';
+import { ACCESS_ERRORS, json, problemResponses, READ_ERRORS } from '../openapi';
 import { DeadLetterList, DeadLetterParams, DeadLetterQuery, parseParams, parseQuery, RetryAccepted } from '../schemas';
 
 export function deadLettersRouter(deps: Pick<AppDeps, 'adminAccess' | 'imgflow'>, registry: OpenAPIRegistry) {
@@ -17,7 +17,7 @@ export function deadLettersRouter(deps: Pick<AppDeps, 'adminAccess' | 'imgflow'>
       description: 'Each entry keeps the failure reason and attempt count. Oldest first.',
       request: { query: DeadLetterQuery },
       security: [{ adminToken: [] }],
-      responses: { 200: json(DeadLetterList, 'A page of dead letters'), ...problemResponses(['INVALID_REQUEST', 'UNAUTHORIZED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
+      responses: { 200: json(DeadLetterList, 'A page of dead letters'), ...problemResponses([...ACCESS_ERRORS, 'INVALID_REQUEST', 'UNAUTHORIZED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
     },
     async (req, res) => {
       const { offset, limit } = parseQuery(DeadLetterQuery, req.query);

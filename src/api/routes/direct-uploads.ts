@@ -1,21 +1,22 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { type Request, type Response } from 'express';
 import type { Imgflow } from '../../core/imgflow';
+import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { completeDirectUpload, signingStore, startDirectUpload } from '../direct-uploads';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
-import { json, problemResponses } from '../openapi';
+import { ACCESS_ERRORS, json, problemResponses } from '../openapi';
 import { BatchAccepted, CompleteUploadBody, DirectUploadRequest, DirectUploadStarted, parseParams, parseUploadFields, UploadIdParams } from '../schemas';
 
-const START_ERRORS: ProblemCode[] = ['DIRECT_UPLOADS_UNSUPPORTED', 'INVALID_JSON', 'INVALID_REQUEST', 'NO_FILES', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR'];
+const START_ERRORS: ProblemCode[] = ['DIRECT_UPLOADS_UNSUPPORTED', 'INVALID_JSON', 'INVALID_REQUEST', 'NO_FILES', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'QUOTA_EXCEEDED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR', ...ACCESS_ERRORS];
 const COMPLETE_ERRORS: ProblemCode[] = [
   'DIRECT_UPLOADS_UNSUPPORTED', 'INVALID_ID', 'INVALID_JSON', 'UPLOAD_NOT_FOUND', 'UPLOAD_ALREADY_COMPLETED', 'UPLOAD_INCOMPLETE', 'UPLOAD_SIZE_MISMATCH',
   'FILE_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'TOO_MANY_PIXELS', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
-  'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED', 'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'QUEUE_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED', 'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'QUOTA_EXCEEDED', 'QUEUE_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL_ERROR', ...ACCESS_ERRORS,
 ];
 
-type DirectUploadRouteDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'directUploads' | 'inFlight'> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
+type DirectUploadRouteDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'directUploads' | 'inFlight'> & { readonly imgflow: Pick<Imgflow, 'submitBatch' | 'checkQueuedFiles'> };
 
 /** The option fields of a JSON body, as the upload routes' text fields would carry them. */
 function optionFields(body: unknown): unknown {
@@ -46,6 +47,8 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       await readJson(req, res);
       const parsed = DirectUploadRequest.safeParse(req.body);
       if (!parsed.success) throw new HttpError('INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+      // Refused before any URL is signed, as multipart refuses before the body is read.
+      await deps.imgflow.checkQueuedFiles(submitterOf(req, res), parsed.data.files.length);
       const body: DirectUploadStarted = await deps.inFlight.track(() => startDirectUpload(check, parsed.data.files));
       res.status(201).json(body);
     },
@@ -70,7 +73,7 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       signingStore(deps.uploadStore);
       await readJson(req, res);
       const { request, schedule } = parseUploadFields(optionFields(req.body));
-      const { batchId, files } = await deps.inFlight.track(() => completeDirectUpload(check, uploadId, (images) => deps.imgflow.submitBatch(images, request, schedule)));
+      const { batchId, files } = await deps.inFlight.track(() => completeDirectUpload(check, uploadId, (images) => deps.imgflow.submitBatch(submitterOf(req, res), images, request, schedule)));
       const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })) };
       res.status(202).location(body.statusUrl).json(body);
     },

@@ -1,6 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { FILE_EXTENSIONS, mimeTypeOf, type OutputFormat } from '../../pipeline';
+import { callerOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { AppError } from '../../core/errors';
@@ -35,7 +36,7 @@ export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegi
     },
     async (req, res) => {
       const { jobId } = parseParams(JobParams, req.params);
-      const job: JobStatus = await deps.imgflow.getJob(jobId);
+      const job: JobStatus = await deps.imgflow.getJob(callerOf(res), jobId);
       res.json(job);
     },
   );
@@ -60,7 +61,7 @@ export function jobsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegi
     async (req, res) => {
       const { jobId } = parseParams(JobParams, req.params);
       const { variant, proxy } = parseQuery(ResultQuery, req.query);
-      const result = await deps.imgflow.findResult(jobId, variant);
+      const result = await deps.imgflow.findResult(callerOf(res), jobId, variant);
       const contentType = mimeTypeOf(result.format);
       const headers = { 'Cache-Control': RESULT_CACHE_CONTROL, 'Content-Disposition': contentDisposition(result.originalName, result.format, result.variant) };
       const source = await deps.imgflow.resultSource(result, { proxy, contentType, contentDisposition: headers['Content-Disposition'] });

@@ -1,7 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
-import { json } from '../openapi';
+import { ACCESS_ERRORS, json, problemResponses } from '../openapi';
 import { Presets } from '../schemas';
 
 export function presetsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIRegistry) {
@@ -12,7 +12,7 @@ export function presetsRouter(deps: Pick<AppDeps, 'imgflow'>, registry: OpenAPIR
       path: '/presets',
       summary: 'Every preset and its settings',
       description: 'The names `preset` and `variants` of an upload accept: the built-in ones (default, thumbnail, web, avif, original) and those of PRESETS_FILE.',
-      responses: { 200: json(Presets, 'Presets by name') },
+      responses: { 200: json(Presets, 'Presets by name'), ...problemResponses(ACCESS_ERRORS) },
     },
     (_req, res) => {
       const body: Presets = deps.imgflow.listPresets();

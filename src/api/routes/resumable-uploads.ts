@@ -2,11 +2,12 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
+import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { idempotent } from '../idempotent';
-import { json, problemResponses } from '../openapi';
+import { ACCESS_ERRORS, json, problemResponses } from '../openapi';
 import { submitResumableBatch } from '../resumable-batch';
 import { TUS_PATH, UPLOAD_ID } from '../resumable-store';
 import { BatchAccepted, parseUploadFields, UploadFields } from '../schemas';
@@ -15,7 +16,7 @@ const COMPLETE_ERRORS: ProblemCode[] = [
   'INVALID_REQUEST', 'INVALID_JSON', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_INCOMPLETE', 'UPLOAD_ALREADY_USED', 'FILE_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE', 'TOO_MANY_PIXELS', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
   'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED', 'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS',
-  'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR', 'QUOTA_EXCEEDED', ...ACCESS_ERRORS,
 ];
 
 type ResumableRouteDeps = Pick<AppDeps, 'resumable' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
@@ -80,7 +81,7 @@ export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenA
         ...problemResponses(COMPLETE_ERRORS),
       },
     },
-    idempotent(deps.idempotency, (req) =>
+    idempotent(deps.idempotency, (req, res) =>
       deps.inFlight.track(async () => {
         const fields: Record<string, unknown> = typeof req.body === 'object' && req.body !== null ? req.body : {};
         const ids = uploadIds(maxFiles).safeParse(fields.uploadIds);
@@ -88,7 +89,7 @@ export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenA
         // The multipart routes' text form of variants is comma-separated.
         const variants = Array.isArray(fields.variants) ? fields.variants.join(',') : fields.variants;
         const { request, schedule } = parseUploadFields({ ...fields, variants });
-        const { batchId, files } = await submitResumableBatch(deps, ids.data, request, schedule);
+        const { batchId, files } = await submitResumableBatch(deps, submitterOf(req, res), ids.data, request, schedule);
         const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })) };
         return { status: 202, location: body.statusUrl, body };
       }),

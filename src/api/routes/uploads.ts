@@ -2,27 +2,42 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
+import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempotent';
 import { describeAcceptedTypes } from '../../core/accepted-types';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
-import { binary, json, problemResponses } from '../openapi';
+import { ACCESS_ERRORS, binary, json, problemResponses } from '../openapi';
 import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';
 
 const UPLOAD_ERRORS: ProblemCode[] = [
   'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'PAYLOAD_TOO_LARGE',
   'FIELD_TOO_LARGE', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
   'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'UNSUPPORTED_MEDIA_TYPE', 'NOT_MULTIPART', 'TOO_MANY_PIXELS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'QUOTA_EXCEEDED', ...ACCESS_ERRORS,
 ];
 
 // The app always has an idempotency store and metrics (AppDeps); a router built alone for its docs needs neither.
-type UploadDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch'> };
+type UploadDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency' | 'metrics'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch' | 'checkQueuedFiles'> };
+
+/** How many files a client says its upload holds, so MAX_QUEUED_FILES_PER_KEY can refuse it before the body is read. */
+export const FILE_COUNT_HEADER = 'Imgflow-File-Count';
+
+/** The count FILE_COUNT_HEADER declares; undefined without one (a malformed one counts as none: the files are counted once received). */
+function declaredFileCount(req: Request, maxFiles: number): number | undefined {
+  const value = req.get(FILE_COUNT_HEADER);
+  const count = Number(value);
+  return value !== undefined && /^\d{1,4}$/.test(value) && count >= 1 && count <= maxFiles ? count : undefined;
+}
 
 /** The request header and the replay's response header, as documented on both upload routes. */
 const IDEMPOTENCY_DOC = {
   request: z.object({
+    [FILE_COUNT_HEADER]: z.coerce.number().int().min(1).optional().meta({
+      description: 'How many files the body holds. With MAX_QUEUED_FILES_PER_KEY set, an upload that would go over it is refused (429 QUOTA_EXCEEDED) before its body is read; without the header the files are counted once received (and removed if refused).',
+    }),
     [IDEMPOTENCY_KEY_HEADER]: z.string().min(1).max(255).optional().meta({
       description: 'Any 1–255 printable ASCII characters (a UUID is a good choice). For 24 h, the same key on the same route answers with the first response (status, body, `Location`) and `Idempotent-Replayed: true`, creating nothing and without reading the body. 409 IDEMPOTENCY_IN_PROGRESS while the first request is still running; a first request that failed (4xx/5xx) does not keep the key.',
     }),
@@ -35,13 +50,15 @@ const IDEMPOTENCY_DOC = {
  * enqueueing fails, the stored files are removed: nothing is orphaned and no half batch exists.
  * Tracked as in flight, so a shutdown waits for it to finish either way.
  */
-function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, res: Parameters<UploadReceiver>[1]) {
+function acceptBatch(deps: UploadDeps, receive: UploadReceiver, req: Request, res: Parameters<UploadReceiver>[1], declaredFiles: number | undefined) {
   return deps.inFlight.track(async () => {
+    // Before the body: an upload over its sender's quota is refused without storing a byte.
+    if (declaredFiles !== undefined) await deps.imgflow.checkQueuedFiles(submitterOf(req, res), declaredFiles);
     const uploads: StoredUpload[] = await receive(req, res);
     try {
       if (req.socket.destroyed) throw new HttpError('REQUEST_ABORTED', 'The client disconnected before the upload was accepted');
       const { request, schedule } = parseUploadFields(req.body);
-      const accepted = await deps.imgflow.submitBatch(uploads, request, schedule);
+      const accepted = await deps.imgflow.submitBatch(submitterOf(req, res), uploads, request, schedule);
       deps.metrics?.acceptFiles(uploads.map((u) => u.size));
       return accepted;
     } catch (err) {
@@ -71,7 +88,7 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
       },
     },
     idempotent(deps.idempotency, async (req, res) => {
-      const { batchId, files } = await acceptBatch(deps, receiveImages, req, res);
+      const { batchId, files } = await acceptBatch(deps, receiveImages, req, res, declaredFileCount(req, maxFiles));
       const body: BatchAccepted = {
         batchId,
         statusUrl: `/batches/${batchId}`,
@@ -92,7 +109,7 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
       responses: { 202: { ...json(UploadAccepted, 'Accepted: the file is queued'), headers: IDEMPOTENCY_DOC.replayed }, ...problemResponses(UPLOAD_ERRORS) },
     },
     idempotent(deps.idempotency, async (req, res) => {
-      const { batchId, files } = await acceptBatch(deps, receiveMedia, req, res);
+      const { batchId, files } = await acceptBatch(deps, receiveMedia, req, res, 1);
       const [file] = files;
       if (!file) throw new Error('an accepted upload has one file');
       const body: UploadAccepted = { jobId: file.jobId, batchId, statusUrl: `/jobs/${file.jobId}` };

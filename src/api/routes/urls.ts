@@ -6,13 +6,14 @@ import type { Imgflow } from '../../core/imgflow';
 import { batchResultsCsv } from '../../core/results-csv';
 import { URL_FAILURES } from '../../queue/url-failures';
 import { urlsFromCsv, urlsFromList, type UrlEntry } from '../../core/url-list';
+import { callerOf, submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { idempotent } from '../idempotent';
 import { MAX_PREAMBLE_BYTES, maxBodyBytes } from '../multipart';
 import { guardedStreamHandler } from '../multipart-guard';
-import { binary, json, problemResponses, READ_ERRORS } from '../openapi';
+import { ACCESS_ERRORS, binary, json, problemResponses, READ_ERRORS } from '../openapi';
 import { BatchAccepted, BatchParams, parseParams, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadFields } from '../schemas';
 
 const URL_ERRORS: ProblemCode[] = [
@@ -20,6 +21,7 @@ const URL_ERRORS: ProblemCode[] = [
   'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'FIELD_TOO_LARGE', 'PAYLOAD_TOO_LARGE', 'NOT_MULTIPART',
   'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'PRESETS_ONLY', 'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED',
   'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'REQUEST_ABORTED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR',
+  'QUOTA_EXCEEDED', ...ACCESS_ERRORS,
 ];
 
 type UrlDeps = Pick<AppDeps, 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & {
@@ -116,7 +118,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
       deps.inFlight.track(async () => {
         const { entries, fields } = await readUrlRequest(deps, parsers, req, res);
         const { request, schedule } = parseUploadFields(fields);
-        const { batchId, files } = await deps.imgflow.submitUrlBatch(entries, request, schedule);
+        const { batchId, files } = await deps.imgflow.submitUrlBatch(submitterOf(req, res), entries, request, schedule);
         const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ jobId: f.jobId, originalName: f.originalName, statusUrl: `/jobs/${f.jobId}` })) };
         return { status: 202, location: body.statusUrl, body };
       }),
@@ -137,7 +139,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
     },
     async (req, res) => {
       const { batchId } = parseParams(BatchParams, req.params);
-      const batch = await deps.imgflow.getBatch(batchId);
+      const batch = await deps.imgflow.getBatch(callerOf(res), batchId);
       const base = `${req.protocol}://${req.get('host') ?? 'localhost'}`;
       const csv = batchResultsCsv(batch, (jobId, variant) => `${base}/jobs/${jobId}/result?variant=${encodeURIComponent(variant)}`);
       res.type('text/csv; charset=utf-8').set('Content-Disposition', `attachment; filename="batch-${batchId}-results.csv"`).send(csv);

@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import { requireAdminToken } from '../admin-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
-import { json, problemResponses, READ_ERRORS } from '../openapi';
+import { ACCESS_ERRORS, json, problemResponses, READ_ERRORS } from '../openapi';
 import { DeliveryList, DeliveryParams, DeliveryQuery, parseParams, parseQuery, ReplayAccepted } from '../schemas';
 
 /** Operator routes over webhook deliveries, behind ADMIN_TOKEN like the dead letters. */
@@ -18,7 +18,7 @@ export function webhooksRouter(deps: Pick<AppDeps, 'adminAccess' | 'imgflow'>, r
       description: 'Newest first, with attempts, the last status code, error and answer, and the next attempt. Deliveries that failed for good stay listed until retention (RETENTION_HOURS).',
       request: { query: DeliveryQuery },
       security: [{ adminToken: [] }],
-      responses: { 200: json(DeliveryList, 'A page of deliveries'), ...problemResponses(['INVALID_REQUEST', 'UNAUTHORIZED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
+      responses: { 200: json(DeliveryList, 'A page of deliveries'), ...problemResponses([...ACCESS_ERRORS, 'INVALID_REQUEST', 'UNAUTHORIZED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR']) },
     },
     async (req, res) => {
       const query = parseQuery(DeliveryQuery, req.query);

@@ -49,14 +49,49 @@ async function answer<T>(res: Response): Promise<T> {
   throw new ApiProblem(typeof problem.code === 'string' ? problem.code : 'INTERNAL_ERROR', res.status, typeof problem.detail === 'string' ? problem.detail : res.statusText);
 }
 
-async function send<T>(url: string, init?: RequestInit): Promise<T> {
-  let res: Response;
+const KEY_STORAGE = 'imgflow.apiKey';
+
+/**
+ * The API key the visitor entered when the server asked for one: kept in sessionStorage, so it
+ * lives as long as the tab and is never written to disk or sent to another origin.
+ */
+export const apiKey = {
+  get: (): string | null => sessionStorage.getItem(KEY_STORAGE),
+  set: (key: string) => sessionStorage.setItem(KEY_STORAGE, key),
+  clear: () => sessionStorage.removeItem(KEY_STORAGE),
+};
+
+function authHeaders(): Record<string, string> {
+  const key = apiKey.get();
+  return key ? { 'X-API-Key': key } : {};
+}
+
+/** fetch with the key; a network failure is ApiProblem NETWORK. */
+async function fetchWithKey(url: string, init?: RequestInit, headers: Record<string, string> = {}): Promise<Response> {
   try {
-    res = await fetch(url, { ...init, headers: { Accept: 'application/json' } });
+    return await fetch(url, { ...init, headers: { ...headers, ...authHeaders() } });
   } catch (err) {
     throw new ApiProblem('NETWORK', 0, err instanceof Error ? err.message : 'no answer');
   }
-  return answer<T>(res);
+}
+
+async function send<T>(url: string, init?: RequestInit): Promise<T> {
+  return answer<T>(await fetchWithKey(url, init, { Accept: 'application/json' }));
+}
+
+/** A result's bytes, fetched with the key (an <img> or a link cannot send it), and the name the server gives it. */
+export async function fetchResult(url: string): Promise<{ blob: Blob; fileName: string | undefined }> {
+  const res = await fetchWithKey(url);
+  if (!res.ok) await answer(res);
+  const disposition = res.headers.get('Content-Disposition') ?? '';
+  const encoded = /filename\*=UTF-8''([^;]+)/i.exec(disposition)?.[1];
+  return { blob: await res.blob(), fileName: encoded ? decodeURIComponent(encoded) : undefined };
+}
+
+/** The live-events URL; EventSource sends no headers, so the key rides as `access_token`, which that route alone accepts. */
+export function eventsUrl(batchId: string): string {
+  const key = apiKey.get();
+  return `/batches/${encodeURIComponent(batchId)}/events${key ? `?access_token=${encodeURIComponent(key)}` : ''}`;
 }
 
 export const getLimits = () => send<UploadLimits>('/limits');

@@ -1,4 +1,4 @@
-import { resultUrl, type BatchStatus, type FileStatus } from './api.js';
+import { apiKey, fetchResult, resultUrl, type BatchStatus, type FileStatus } from './api.js';
 import { failureSentence, formatBytes } from './messages.js';
 
 const STATE_LABELS: Record<FileStatus['state'], string> = {
@@ -100,7 +100,7 @@ export class BatchView {
       const [first] = file.result.variants;
       if (first) {
         const img = el('img', { className: 'preview' });
-        img.src = resultUrl(file.jobId, first.name);
+        showPreview(img, resultUrl(file.jobId, first.name));
         img.alt = `Preview of ${file.originalName}`;
         img.width = 96;
         img.height = Math.max(1, Math.round((96 * first.height) / first.width));
@@ -112,6 +112,7 @@ export class BatchView {
         link.href = resultUrl(file.jobId, variant.name);
         // Empty: save under the name the server gives (its Content-Disposition).
         link.download = '';
+        link.addEventListener('click', downloadWithKey);
         links.append(el('li', {}, link, el('span', { className: 'hint', text: ` ${variant.format.toUpperCase()}, ${variant.width}×${variant.height}, ${formatBytes(variant.size)}` })));
       }
       body.push(links);
@@ -119,4 +120,36 @@ export class BatchView {
     if (file.state === 'failed') body.push(el('p', { className: 'reason', text: failureSentence(file.failedReason) }));
     row.replaceChildren(...body);
   }
+}
+
+/** Without a key the <img> loads the result itself; with one, the page fetches it (sending the key) and shows a blob URL. */
+function showPreview(img: HTMLImageElement, url: string): void {
+  if (!apiKey.get()) {
+    img.src = url;
+    return;
+  }
+  void fetchResult(url).then(
+    ({ blob }) => {
+      img.src = URL.createObjectURL(blob);
+      img.addEventListener('load', () => URL.revokeObjectURL(img.src), { once: true });
+    },
+    () => img.remove(),
+  );
+}
+
+/** A download link, when a key is needed: fetched with the key and saved from a blob URL under the server's file name. */
+function downloadWithKey(event: MouseEvent): void {
+  const link = event.currentTarget;
+  if (!apiKey.get() || !(link instanceof HTMLAnchorElement)) return;
+  event.preventDefault();
+  void fetchResult(link.href).then(
+    ({ blob, fileName }) => {
+      const save = document.createElement('a');
+      save.href = URL.createObjectURL(blob);
+      save.download = fileName ?? '';
+      save.click();
+      window.setTimeout(() => URL.revokeObjectURL(save.href), 10_000);
+    },
+    () => link.append(el('span', { className: 'hint', text: ' (could not be downloaded: try again)' })),
+  );
 }

@@ -1,4 +1,4 @@
-import { ApiProblem, FINISHED, getBatch, type BatchStatus, type FileStatus } from './api.js';
+import { ApiProblem, eventsUrl, FINISHED, getBatch, type BatchStatus, type FileStatus } from './api.js';
 
 export interface BatchListener {
   /** The whole batch: first, after a poll, and at the end. */
@@ -33,8 +33,8 @@ export function followBatch(batchId: string, listener: BatchListener): () => voi
       if (FINISHED.has(batch.status)) return stop();
     } catch (err) {
       const problem = err instanceof ApiProblem ? err : new ApiProblem('INTERNAL_ERROR', 0, String(err));
-      // A batch that is not there will not appear by asking again.
-      if (problem.status === 404 || problem.status === 400) {
+      // A batch that is not there will not appear by asking again, nor will a key.
+      if (problem.status === 404 || problem.status === 400 || problem.status === 401) {
         listener.problem(problem);
         return stop();
       }
@@ -46,7 +46,7 @@ export function followBatch(batchId: string, listener: BatchListener): () => voi
     void poll();
     return stop;
   }
-  source = new EventSource(`/batches/${encodeURIComponent(batchId)}/events`);
+  source = new EventSource(eventsUrl(batchId));
   const data = (event: Event): unknown => JSON.parse((event as MessageEvent<string>).data);
   source.addEventListener('snapshot', (e) => listener.batch(data(e) as BatchStatus));
   source.addEventListener('progress', (e) => {

@@ -1,4 +1,4 @@
-import { ApiProblem, getLimits, getPresets, uploadImages, type Presets } from './api.js';
+import { ApiProblem, apiKey, getLimits, getPresets, uploadImages, type Presets } from './api.js';
 import { BatchView } from './batch-view.js';
 import { checkFile, type UploadLimits } from './check-files.js';
 import { followBatch } from './follow-batch.js';
@@ -27,6 +27,10 @@ const batchMessage = byId('batch-message');
 const batchLink = byId<HTMLAnchorElement>('batch-link');
 const downloadAll = byId<HTMLButtonElement>('download-all');
 const announcer = byId('announcer');
+const keySection = byId('api-key');
+const keyForm = byId<HTMLFormElement>('api-key-form');
+const keyInput = byId<HTMLInputElement>('api-key-input');
+const keyMessage = byId('api-key-message');
 
 const announce = (text: string) => {
   announcer.textContent = text;
@@ -127,6 +131,7 @@ async function upload(event: SubmitEvent): Promise<void> {
     showBatch(batch.batchId, batch.jobs);
   } catch (err) {
     const problem = err instanceof ApiProblem ? err : new ApiProblem('INTERNAL_ERROR', 0, String(err));
+    if (problem.code === 'UNAUTHENTICATED') askForKey();
     const sentence = problem.code === 'NETWORK' ? 'The server did not answer. Check your connection and try again.' : problemSentence(problem.code, limits);
     refuse(`Nothing was uploaded. ${sentence} (${problem.message})`, fileInput);
   } finally {
@@ -156,6 +161,7 @@ function showBatch(batchId: string, jobs: readonly { jobId: string; originalName
     },
     problem: (problem) => {
       batchMessage.textContent = problemSentence(problem.code, limits);
+      if (problem.code === 'UNAUTHENTICATED') askForKey();
     },
   });
 }
@@ -177,7 +183,49 @@ async function downloadEverything(): Promise<void> {
   }
 }
 
+/** The server asked for a key (401): show the key form, saying so when the one given was refused. */
+function askForKey(): void {
+  const refused = apiKey.get() !== null;
+  apiKey.clear();
+  // Several requests can be refused at once: only a refused key changes what the form says.
+  if (refused) keyMessage.textContent = 'The server did not accept that key. Check it and enter it again.';
+  keySection.hidden = false;
+  keyInput.focus();
+}
+
+async function useKey(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  const key = keyInput.value.trim();
+  if (key === '') {
+    keyMessage.textContent = 'Enter your API key.';
+    keyInput.focus();
+    return;
+  }
+  apiKey.set(key);
+  keyForm.reset();
+  keySection.hidden = true;
+  announce('Key saved for this tab.');
+  await loadSettings();
+  route();
+}
+
+/** What one upload may hold and the outputs on offer, from the server; the first requests that can need a key. */
+async function loadSettings(): Promise<void> {
+  try {
+    const [serverLimits, presets] = await Promise.all([getLimits(), getPresets()]);
+    limits = serverLimits;
+    formMessage.textContent = '';
+    byId('limits-hint').textContent = `Drop images here, choose them, or paste them: up to ${limits.maxFiles} at a time, ${formatBytes(limits.maxFileSizeBytes)} each; JPEG, PNG, WebP, GIF, AVIF or TIFF.`;
+    drawOutputs(presets);
+    drawSelection();
+  } catch (err) {
+    if (err instanceof ApiProblem && err.code === 'UNAUTHENTICATED') return askForKey();
+    formMessage.textContent = `The server's settings could not be read. ${err instanceof ApiProblem ? problemSentence(err.code) : ''}`;
+  }
+}
+
 async function start(): Promise<void> {
+  keyForm.addEventListener('submit', (e) => void useKey(e));
   form.addEventListener('submit', (e) => void upload(e));
   fileInput.addEventListener('change', () => {
     if (fileInput.files) choose(fileInput.files);
@@ -205,16 +253,7 @@ async function start(): Promise<void> {
   downloadAll.addEventListener('click', () => void downloadEverything());
   window.addEventListener('popstate', route);
   route();
-
-  try {
-    const [serverLimits, presets] = await Promise.all([getLimits(), getPresets()]);
-    limits = serverLimits;
-    byId('limits-hint').textContent = `Drop images here, choose them, or paste them: up to ${limits.maxFiles} at a time, ${formatBytes(limits.maxFileSizeBytes)} each; JPEG, PNG, WebP, GIF, AVIF or TIFF.`;
-    drawOutputs(presets);
-    drawSelection();
-  } catch (err) {
-    formMessage.textContent = `The server's settings could not be read. ${err instanceof ApiProblem ? problemSentence(err.code) : ''}`;
-  }
+  await loadSettings();
 }
 
 void start();

@@ -1,0 +1,114 @@
+import type { Result } from 'ioredis';
+import { BATCH_FINISHED_EVENT } from './events';
+
+/** The Lua scripts behind the batch store (batch-store.ts): each keeps a batch's record, index entries and counters in step in one atomic step. */
+
+// Records one file's final outcome and keeps the batch's counters in step, atomically and
+// idempotently: a job that runs again after a crash overwrites its own outcome instead of
+// counting twice. The call that finishes the batch announces it on the queue's event stream,
+// where QueueEvents subscribers receive it like BullMQ's own events. A batch with a callback gets
+// its webhook events pushed to the outbox (KEYS[3]) in this same step, so no crash can record an
+// outcome without its webhook; each event's id (msg_<batchId>_<n>) is the webhook-id. The same
+// step moves the batch's expiry in the index's expiry set (KEYS[4], see batch-index.ts) and stops
+// counting the file against its holder's queued files (KEYS[5]).
+export const RECORD_OUTCOME = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return nil end
+local field = 'f:' .. ARGV[1]
+local previous = redis.call('HGET', KEYS[1], field)
+if previous then redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1) end
+redis.call('HSET', KEYS[1], field, ARGV[3])
+redis.call('HINCRBY', KEYS[1], ARGV[2], 1)
+local holder = redis.call('HGET', KEYS[1], 'quotaHolder')
+if holder and not previous and redis.call('HINCRBY', KEYS[5], holder, -1) <= 0 then redis.call('HDEL', KEYS[5], holder) end
+local counts = redis.call('HMGET', KEYS[1], 'completed', 'failed', 'total')
+local completed, failed, total = tonumber(counts[1] or 0), tonumber(counts[2] or 0), tonumber(counts[3])
+if completed + failed == total then
+  redis.call('EXPIRE', KEYS[1], ARGV[4])
+  local clock = redis.call('TIME')
+  redis.call('ZADD', KEYS[4], tonumber(clock[1]) * 1000 + tonumber(ARGV[4]) * 1000, (redis.call('HGET', KEYS[1], 'owner') or '') .. ' ' .. ARGV[5])
+end
+if not previous and completed + failed == total then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', 'event', '${BATCH_FINISHED_EVENT}',
+    'batchId', ARGV[5], 'completed', completed, 'failed', failed, 'total', total)
+end
+local url = redis.call('HGET', KEYS[1], 'callbackUrl')
+if url and not previous then
+  local now = redis.call('TIME')
+  local at = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  local function notify(kind, extra)
+    local entry = {id = 'msg_' .. ARGV[5] .. '_' .. redis.call('HINCRBY', KEYS[1], 'webhookSeq', 1), kind = kind, batchId = ARGV[5], url = url, at = at}
+    for k, v in pairs(extra) do entry[k] = v end
+    redis.call('RPUSH', KEYS[3], cjson.encode(entry))
+  end
+  if redis.call('HGET', KEYS[1], 'callbackEvents') == 'batch,file' then notify('file', {jobId = ARGV[1], outcome = ARGV[3]}) end
+  if completed + failed == total then notify('batch', {}) end
+end
+return {completed, failed, total}
+`;
+
+// Creates a batch record, and its entries in the owner's index (KEYS[2]) and the index's expiry
+// set (KEYS[3]), only if Redis runs this by ARGV[4], a time in Redis's own clock. With a quota
+// holder (ARGV[12]) its files count against the holder's queued files (KEYS[4]), and a batch that
+// would take them over ARGV[13] is refused (-1 - queued): check and count in one step, so
+// concurrent uploads from several API processes cannot both slip under the limit. A
+// write whose reply timed out (the upload was refused) may still be run once a hung Redis
+// resumes; by then its time has passed, so it leaves nothing.
+export const CREATE_BATCH = `
+local now = redis.call('TIME')
+local nowMs = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if nowMs > tonumber(ARGV[4]) then return 0 end
+if ARGV[12] ~= '' then
+  local queued = tonumber(redis.call('HGET', KEYS[4], ARGV[12]) or 0)
+  if tonumber(ARGV[13]) > 0 and queued + tonumber(ARGV[2]) > tonumber(ARGV[13]) then return -1 - queued end
+  redis.call('HINCRBY', KEYS[4], ARGV[12], ARGV[2])
+  redis.call('HSET', KEYS[1], 'quotaHolder', ARGV[12])
+end
+redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'total', ARGV[2], 'files', ARGV[3])
+if ARGV[6] ~= '' then redis.call('HSET', KEYS[1], 'callbackUrl', ARGV[6], 'callbackEvents', ARGV[7]) end
+if ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 'processAt', ARGV[8]) end
+if ARGV[9] ~= '' then redis.call('HSET', KEYS[1], 'owner', ARGV[9]) end
+redis.call('EXPIRE', KEYS[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[11], ARGV[10])
+redis.call('ZADD', KEYS[3], nowMs + tonumber(ARGV[5]) * 1000, ARGV[9] .. ' ' .. ARGV[10])
+return 1
+`;
+
+// Forgets a file's outcome so it can run again (a dead letter put back on the queue); the
+// batch is unfinished again, so it gets the pending lifetime back.
+export const RESET_OUTCOME = `
+local field = 'f:' .. ARGV[1]
+local previous = redis.call('HGET', KEYS[1], field)
+if not previous then return 0 end
+redis.call('HINCRBY', KEYS[1], cjson.decode(previous).state, -1)
+redis.call('HDEL', KEYS[1], field)
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+local holder = redis.call('HGET', KEYS[1], 'quotaHolder')
+if holder then redis.call('HINCRBY', KEYS[3], holder, 1) end
+local clock = redis.call('TIME')
+redis.call('ZADD', KEYS[2], tonumber(clock[1]) * 1000 + tonumber(ARGV[2]) * 1000, (redis.call('HGET', KEYS[1], 'owner') or '') .. ' ' .. ARGV[3])
+return 1
+`;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    imgflowRecordOutcome(
+      batchKey: string,
+      eventsKey: string,
+      outboxKey: string,
+      expiryKey: string,
+      quotaKey: string,
+      jobId: string,
+      state: string,
+      outcome: string,
+      ttlSeconds: number,
+      batchId: string,
+      maxEvents: number,
+    ): Result<[number, number, number] | null, Context>;
+    imgflowResetOutcome(batchKey: string, expiryKey: string, quotaKey: string, jobId: string, ttlSeconds: number, batchId: string): Result<number, Context>;
+    imgflowCreateBatch(
+      batchKey: string, indexKey: string, expiryKey: string, quotaKey: string,
+      createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string, owner: string, batchId: string, createdAtMs: number,
+      quotaHolder: string, maxQueued: number,
+    ): Result<number, Context>;
+  }
+}
