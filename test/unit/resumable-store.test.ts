@@ -8,13 +8,19 @@ import { createLocalFileStore } from '../../src/storage/local-file-store';
 
 const HOUR_MS = 3_600_000;
 
+let parent: string;
 let dir: string;
 let store: ResumableStore;
-beforeEach(() => {
-  dir = mkdtempSync(path.join(tmpdir(), 'imgflow-resumable-'));
+beforeEach(async () => {
+  // @tus/file-store creates its directory in the background and throws from the callback if it
+  // fails. Given a directory that does not exist yet, that mkdir is done once the directory
+  // appears; on an existing one it would stat it later and could race afterEach's removal.
+  parent = mkdtempSync(path.join(tmpdir(), 'imgflow-resumable-'));
+  dir = path.join(parent, 'store');
   store = createResumableStore({ dir, maxSizeBytes: 1024 * 1024, expiryMs: HOUR_MS }, pino({ level: 'silent' }));
+  while (!existsSync(dir)) await new Promise((resolve) => setTimeout(resolve, 5));
 });
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => rmSync(parent, { recursive: true, force: true }));
 
 /** An upload as @tus/file-store keeps it: the bytes so far, and a JSON record beside them. */
 function upload({ size, received, ageMs = 0, filename = 'photo.jpg' }: { size: number | undefined; received: number; ageMs?: number; filename?: string }): string {
