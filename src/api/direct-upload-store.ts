@@ -6,6 +6,8 @@ import type { RedisClient } from '../queue/redis-target';
 export const DirectUploadSession = z.object({
   uploadId: z.uuid(),
   expiresAt: z.string(),
+  /** The API key that started it; absent when the server has no keys. */
+  owner: z.string().optional(),
   files: z.array(z.object({ fileId: z.uuid(), name: z.string(), size: z.number().int().positive(), contentType: z.string() })),
 });
 export type DirectUploadSession = z.infer<typeof DirectUploadSession>;

@@ -52,12 +52,13 @@ function checkDeclared(files: readonly DeclaredFile[], limits: UploadLimits): vo
  * Opens a session: one signed PUT per file, valid for S3_URL_TTL_S. The session lives as long
  * again after the last URL expires, so an upload that started in time can still be completed.
  */
-export async function startDirectUpload(deps: DirectUploadDeps, files: readonly DeclaredFile[]): Promise<StartedUpload> {
+export async function startDirectUpload(deps: DirectUploadDeps, files: readonly DeclaredFile[], owner: string | undefined): Promise<StartedUpload> {
   const signing = signingStore(deps.store);
   checkDeclared(files, deps.limits);
   const session: DirectUploadSession = {
     uploadId: randomUUID(),
     expiresAt: new Date(Date.now() + signing.ttlSeconds * 1000).toISOString(),
+    ...(owner === undefined ? {} : { owner }),
     files: files.map((f) => ({ fileId: randomUUID(), name: sanitizeOriginalName(f.name), size: f.size, contentType: f.contentType })),
   };
   const signed = await Promise.all(session.files.map((f) => signing.signPut(f.fileId, { contentType: f.contentType, size: f.size })));
@@ -67,17 +68,20 @@ export async function startDirectUpload(deps: DirectUploadDeps, files: readonly 
 
 /**
  * Claims the session's one completion and checks every file; `submit` then queues the batch.
- * All or nothing, like multipart: a refused file removes every file of the session and the
+ * Another key's session is UPLOAD_NOT_FOUND, word for word, so a key cannot learn which upload
+ * ids exist. All or nothing, like multipart: a refused file removes every file of the session and the
  * session. A file not uploaded yet, a refused option or an outage leaves both, so the client can
  * complete again.
  */
-export async function completeDirectUpload<T>(deps: DirectUploadDeps, uploadId: string, submit: (images: IncomingImage[]) => Promise<T>): Promise<T> {
+export async function completeDirectUpload<T>(deps: DirectUploadDeps, uploadId: string, owner: string | undefined, submit: (images: IncomingImage[]) => Promise<T>): Promise<T> {
   signingStore(deps.store);
-  const claim = await deps.sessions.claim(uploadId);
-  if (claim === 'missing') throw new HttpError('UPLOAD_NOT_FOUND', `No upload ${uploadId}; an upload session lasts S3_URL_TTL_S after its URLs expire`);
-  if (claim === 'taken') throw new HttpError('UPLOAD_ALREADY_COMPLETED', `Upload ${uploadId} has already been completed (or is being completed)`);
+  const notFound = () => new HttpError('UPLOAD_NOT_FOUND', `No upload ${uploadId}; an upload session lasts S3_URL_TTL_S after its URLs expire`);
+  // Read before claiming: another key's completion must not take, or even briefly hold, the claim.
   const session = await deps.sessions.get(uploadId);
-  if (!session) throw new HttpError('UPLOAD_NOT_FOUND', `No upload ${uploadId}; it expired meanwhile`);
+  if (!session || session.owner !== owner) throw notFound();
+  const claim = await deps.sessions.claim(uploadId);
+  if (claim === 'missing') throw notFound();
+  if (claim === 'taken') throw new HttpError('UPLOAD_ALREADY_COMPLETED', `Upload ${uploadId} has already been completed (or is being completed)`);
   let images: IncomingImage[];
   try {
     const sizes = await Promise.all(session.files.map((f) => deps.store.stat(f.fileId)));

@@ -4,6 +4,7 @@ import { directUploadFileKey } from '../../src/queue/direct-upload-keys';
 import { sweepOrphanUploads } from '../../src/worker/orphan-uploads';
 import { fixtures } from '../fixtures/images';
 import { pngBomb } from '../fixtures/png-bomb';
+import { createKey, type CreatedKey } from '../helpers/api-keys';
 import { startS3Server, type S3Server } from '../helpers/s3-server';
 import { startStack, waitFor, type TestStack } from '../helpers/stack';
 
@@ -183,5 +184,46 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
     expect(ttl).toBeGreaterThan(1_790_000);
     expect(ttl).toBeLessThanOrEqual(1_800_000);
     expect(await stack.api.ports.redis.pttl(directUploadFileKey(stack.world.prefix, started.files[0]?.fileId ?? ''))).toBeGreaterThan(1_790_000);
+  });
+});
+
+describe('direct uploads with API keys', () => {
+  let s3: S3Server;
+  let stack: TestStack;
+  let alice: CreatedKey;
+  let bob: CreatedKey;
+  const as = (who: CreatedKey) => ({ 'X-API-Key': who.key });
+  const declared = [{ name: 'flowers.jpeg', size: photo.length, contentType: 'image/jpeg' }];
+
+  beforeAll(async () => {
+    [alice, bob] = await Promise.all([createKey('Alice'), createKey('Bob')]);
+    s3 = await startS3Server();
+    stack = await startStack({ env: { ...s3.env, API_KEYS: `${alice.env},${bob.env}` } });
+  });
+  afterAll(async () => {
+    await stack.stop();
+    await s3.stop();
+  });
+
+  it('lets only the key that started an upload complete it: another key gets the 404 of an unknown upload, and takes no claim', async () => {
+    const started = (await stack.request.post('/uploads').set(as(alice)).send({ files: declared }).expect(201)).body as Started;
+    await putAll(started, [photo]);
+
+    const stolen = await stack.request.post(`/uploads/${started.uploadId}/complete`).set(as(bob)).send({}).expect(404);
+    const unknownId = randomUUID();
+    const unknown = await stack.request.post(`/uploads/${unknownId}/complete`).set(as(bob)).send({}).expect(404);
+    expect(stolen.body.code).toBe('UPLOAD_NOT_FOUND');
+    expect(stolen.body.detail).toBe(unknown.body.detail.replace(unknownId, started.uploadId));
+    expect(await stack.api.ports.files.uploads.stat(started.files[0]?.fileId ?? '')).toBeDefined();
+
+    const done = await stack.request.post(`/uploads/${started.uploadId}/complete`).set(as(alice)).send({}).expect(202);
+    // Completed: still 404 for the other key (not 409, which would tell it the upload exists).
+    expect((await stack.request.post(`/uploads/${started.uploadId}/complete`).set(as(bob)).send({}).expect(404)).body.code).toBe('UPLOAD_NOT_FOUND');
+    expect((await stack.request.post(`/uploads/${started.uploadId}/complete`).set(as(alice)).send({}).expect(409)).body.code).toBe('UPLOAD_ALREADY_COMPLETED');
+
+    const ids = async (who: CreatedKey) => ((await stack.request.get('/batches').set(as(who)).expect(200)).body.items as { batchId: string }[]).map((b) => b.batchId);
+    expect(await ids(alice)).toContain(done.body.batchId);
+    expect(await ids(bob)).not.toContain(done.body.batchId);
+    expect((await stack.request.get(`/batches/${done.body.batchId}`).set(as(bob)).expect(404)).body.code).toBe('BATCH_NOT_FOUND');
   });
 });

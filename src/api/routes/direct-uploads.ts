@@ -1,7 +1,7 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { type Request, type Response } from 'express';
 import type { Imgflow } from '../../core/imgflow';
-import { submitterOf } from '../api-key-auth';
+import { callerOf, submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { completeDirectUpload, signingStore, startDirectUpload } from '../direct-uploads';
 import { documentedRouter } from '../documented-router';
@@ -49,7 +49,7 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       if (!parsed.success) throw new HttpError('INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
       // Refused before any URL is signed, as multipart refuses before the body is read.
       await deps.imgflow.checkQueuedFiles(submitterOf(req, res), parsed.data.files.length);
-      const body: DirectUploadStarted = await deps.inFlight.track(() => startDirectUpload(check, parsed.data.files));
+      const body: DirectUploadStarted = await deps.inFlight.track(() => startDirectUpload(check, parsed.data.files, callerOf(res)));
       res.status(201).json(body);
     },
   );
@@ -59,7 +59,7 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       method: 'post',
       path: '/uploads/{uploadId}/complete',
       summary: 'Complete a direct upload: check the files and queue them as a batch',
-      description: 'Checks every file in the bucket with a ranged read, as POST /process-images checks an upload: its size (the declared one, at most MAX_FILE_SIZE_MB), its type by magic bytes, its declared pixels. All or nothing: a refused file removes every file of the upload. Takes the option fields of POST /process-images as JSON and answers the same 202. Once only: 409 UPLOAD_ALREADY_COMPLETED after that; 409 UPLOAD_INCOMPLETE while a file has not arrived (try again once it has).',
+      description: 'Checks every file in the bucket with a ranged read, as POST /process-images checks an upload: its size (the declared one, at most MAX_FILE_SIZE_MB), its type by magic bytes, its declared pixels. All or nothing: a refused file removes every file of the upload. Takes the option fields of POST /process-images as JSON and answers the same 202. With API keys, only the key that started the upload may complete it: another key gets the 404 UPLOAD_NOT_FOUND of an unknown upload. Once only: 409 UPLOAD_ALREADY_COMPLETED after that; 409 UPLOAD_INCOMPLETE while a file has not arrived (try again once it has).',
       request: { params: UploadIdParams, body: { required: false, content: { 'application/json': { schema: CompleteUploadBody } } } },
       responses: {
         202: { ...json(BatchAccepted, 'Accepted: every file is queued'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } } } },
@@ -73,7 +73,7 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       signingStore(deps.uploadStore);
       await readJson(req, res);
       const { request, schedule } = parseUploadFields(optionFields(req.body));
-      const { batchId, files } = await deps.inFlight.track(() => completeDirectUpload(check, uploadId, (images) => deps.imgflow.submitBatch(submitterOf(req, res), images, request, schedule)));
+      const { batchId, files } = await deps.inFlight.track(() => completeDirectUpload(check, uploadId, callerOf(res), (images) => deps.imgflow.submitBatch(submitterOf(req, res), images, request, schedule)));
       const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })) };
       res.status(202).location(body.statusUrl).json(body);
     },
