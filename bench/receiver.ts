@@ -32,17 +32,22 @@ export interface IngestComparison {
   readonly otherCores: number;
 }
 
+/** The same client run for the API and the bare receiver: every file of the corpus uploaded, nothing polled. */
+function uploadsTo(base: string, deps: { corpus: Corpus; clients: number; filesPerRequest: number }) {
+  return {
+    base,
+    items: deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path })),
+    filesPerRequest: deps.filesPerRequest,
+    clients: deps.clients,
+    pollMs: 250,
+    timeoutS: 600,
+    uploadOnly: true,
+  };
+}
+
 async function measureApiIngest(deps: { corpus: Corpus; clients: number; filesPerRequest: number; api: { base: URL; pid: number } }): Promise<{ cpuMsPerMB: number; otherCores: number }> {
   const { result, cpuAtStart, meter } = await runClient(
-    {
-      base: deps.api.base.href,
-      items: deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path })),
-      filesPerRequest: deps.filesPerRequest,
-      clients: deps.clients,
-      pollMs: 250,
-      timeoutS: 600,
-      uploadOnly: true,
-    },
+    uploadsTo(deps.api.base.href, deps),
     { api: deps.api.pid },
   );
   if (result.accepted !== result.sent) throw new Error(`ingest: the API accepted ${result.accepted} of ${result.sent} files`);
@@ -85,15 +90,7 @@ export async function measureBareReceiver(deps: { corpus: Corpus; clients: numbe
       createInterface({ input: child.stdout }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
     });
     const { result, cpuAtStart, meter } = await runClient(
-      {
-        base: `http://127.0.0.1:${port}`,
-        items: deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path })),
-        filesPerRequest: deps.filesPerRequest,
-        clients: deps.clients,
-        pollMs: 250,
-        timeoutS: 600,
-        uploadOnly: true,
-      },
+      uploadsTo(`http://127.0.0.1:${port}`, deps),
       { receiver: server.pid },
     );
     const now = readProc(server.pid);
