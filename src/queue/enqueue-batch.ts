@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from './redis-target';
 import type { ImageType, PipelineSpec } from '../pipeline';
-import type { BatchFile, BatchStore, QueuedFilesQuota } from './batch-store';
+import type { BatchFile, BatchStore, NewBatch } from './batch-store';
 import { assertReady, PRODUCER_COMMAND_TIMEOUT_MS, QueueUnavailableError } from './connection';
 import { IMAGE_JOB, jobOptions, type ImageJobData, type ImageQueue, type JobPlacement, type JobPolicy } from './jobs';
-import type { BatchCallback } from './webhook-jobs';
 
 export interface UploadedImage {
   readonly originalName: string;
@@ -20,14 +19,7 @@ export interface EnqueuedBatch {
 }
 
 /** Where the batch's jobs go; with `processAt` (when `delayMs` ends) kept in the batch record, so its status can tell a schedule from a retry. */
-export interface BatchPlacement extends JobPlacement {
-  readonly processAt?: string | undefined;
-  /** Who gets the batch's webhooks, stored with its record. */
-  readonly callback?: BatchCallback | undefined;
-  /** The API key id the batch belongs to. */
-  readonly owner?: string | undefined;
-  readonly quota?: QueuedFilesQuota | undefined;
-}
+export interface BatchPlacement extends JobPlacement, Pick<NewBatch, 'processAt' | 'callback' | 'owner' | 'quota'> {}
 
 export interface EnqueueDeps {
   readonly queue: ImageQueue;
