@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { startS3Server } from '../test/helpers/s3-server';
 import { createProcessGroup } from './process-group';
@@ -14,7 +15,9 @@ import { median } from './stats';
  * upload streamed into a bucket, and a direct upload (POST /uploads, PUTs to the bucket, complete),
  * with no worker running; then end to end (first byte sent to queue empty) with a worker, local
  * disk against the bucket. A real S3 server (s3rver, in this process) on 127.0.0.1, the
- * services from dist/ (`npm run build` first). `tsx bench/storage-cost.ts [images] [rounds]`
+ * services from dist/ (`npm run build` first).
+ * `tsx bench/storage-cost.ts [images] [rounds] [--only TEXT] [--profile DIR]`: `--only` keeps the
+ * rows whose name contains TEXT; `--profile` runs each API under --cpu-prof, writing into DIR.
  */
 
 interface Mode {
@@ -47,8 +50,10 @@ async function direct(api: RunningApi, image: Buffer, count: number): Promise<vo
 const mb = (image: Buffer) => `${(image.length / 1e6).toFixed(2)} MB`;
 
 async function main() {
-  const images = Number(process.argv[2] ?? 40);
-  const rounds = Number(process.argv[3] ?? 3);
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' }, profile: { type: 'string' } } });
+  const images = Number(positionals[0] ?? 40);
+  const rounds = Number(positionals[1] ?? 3);
+  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : [];
   const repo = path.resolve(__dirname, '..');
   if (!existsSync(path.join(repo, 'dist/api/main.js'))) throw new Error('no dist/: run `npm run build` first');
   // Photo-like JPEGs of about 2.5 MB (the size the issue's figure is for) and a tenth of that:
@@ -60,12 +65,12 @@ async function main() {
   const group = createProcessGroup();
   const redis = await startPrivateRedis(group);
   const s3 = await startS3Server();
-  const modes: Mode[] = [
+  const modes = ([
     { name: `multipart, local disk, ${mb(photo)}`, env: {}, image: photo, send: multipart },
     { name: `multipart, bucket, ${mb(photo)}`, env: s3.env, image: photo, send: multipart },
     { name: `direct upload, bucket, ${mb(photo)}`, env: s3.env, image: photo, send: direct },
     { name: `direct upload, bucket, ${mb(small)}`, env: s3.env, image: small, send: direct },
-  ];
+  ] satisfies Mode[]).filter((mode) => !values.only || mode.name.includes(values.only));
   const cpu: Record<string, number[]> = {};
   const e2e: Record<string, number[]> = {};
   try {
@@ -73,7 +78,7 @@ async function main() {
       for (const mode of modes) {
         const world = createServiceWorld({ dataRoot: path.join(root, 'data'), logRoot: path.join(root, 'logs') }, redis.url, `${round}-${mode.name.replace(/\W+/g, '-')}`, 'warn');
         const inspector = createInspector(world);
-        const api = await startApi(group, world, 'api', { ...mode.env, MAX_FILE_SIZE_MB: '5' });
+        const api = await startApi(group, world, 'api', { ...mode.env, MAX_FILE_SIZE_MB: '5' }, nodeArgs);
         // Once before counting: the first requests pay for loading and compiling code, and the SDK's set-up.
         await mode.send(api, mode.image, 10);
         const before = readProc(api.process.pid)?.cpuS ?? 0;

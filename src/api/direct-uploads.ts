@@ -3,6 +3,7 @@ import { acceptedTypes, describeAcceptedTypes } from '../core/accepted-types';
 import { checkStoredUploads } from '../core/check-stored-uploads';
 import { AppError } from '../core/errors';
 import type { IncomingImage } from '../core/imgflow';
+import { FIRST_READ } from '../core/pixel-limit';
 import { mimeTypeOf } from '../pipeline';
 import type { FileStore, SignedRequest } from '../storage/file-store';
 import type { DirectUploadSession, DirectUploadStore } from './direct-upload-store';
@@ -84,13 +85,15 @@ export async function completeDirectUpload<T>(deps: DirectUploadDeps, uploadId: 
   if (claim === 'taken') throw new HttpError('UPLOAD_ALREADY_COMPLETED', `Upload ${uploadId} has already been completed (or is being completed)`);
   let images: IncomingImage[];
   try {
-    const sizes = await Promise.all(session.files.map((f) => deps.store.stat(f.fileId)));
-    const missing = session.files.filter((_, i) => sizes[i] === undefined).map((f) => `'${f.name}'`);
+    // One ranged read per file: its size for these checks, its first bytes for checkStoredUploads.
+    const heads = await Promise.all(session.files.map((f) => deps.store.readHead(f.fileId, FIRST_READ)));
+    const missing = session.files.filter((_, i) => heads[i] === undefined).map((f) => `'${f.name}'`);
     if (missing.length) throw new HttpError('UPLOAD_INCOMPLETE', `Expected every file to be uploaded first but ${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not`);
     // S3 and MinIO hold a PUT to its signed Content-Length; s3rver does not, so the API checks too.
-    const mismatch = session.files.find((f, i) => sizes[i]?.size !== f.size);
-    if (mismatch) throw new HttpError('UPLOAD_SIZE_MISMATCH', `Expected '${mismatch.name}' to be the ${mismatch.size} bytes declared but ${sizes[session.files.indexOf(mismatch)]?.size} were uploaded`);
-    images = await checkStoredUploads(deps.store, session.files.map((f) => ({ storedName: f.fileId, originalName: f.name })), deps.limits);
+    const mismatch = session.files.findIndex((f, i) => heads[i]?.size !== f.size);
+    const declared = session.files[mismatch];
+    if (declared) throw new HttpError('UPLOAD_SIZE_MISMATCH', `Expected '${declared.name}' to be the ${declared.size} bytes declared but ${heads[mismatch]?.size} were uploaded`);
+    images = await checkStoredUploads(deps.store, session.files.map((f, i) => ({ storedName: f.fileId, originalName: f.name, head: heads[i] })), deps.limits);
   } catch (err) {
     const refused = err instanceof AppError || (err instanceof HttpError && err.code !== 'UPLOAD_INCOMPLETE');
     if (refused) {

@@ -1,5 +1,5 @@
 import { detectImageType } from '../pipeline';
-import type { FileStore } from '../storage/file-store';
+import type { FileHead, FileStore } from '../storage/file-store';
 import { acceptedTypes, notAnImageDetail } from './accepted-types';
 import { AppError } from './errors';
 import type { IncomingImage } from './imgflow';
@@ -16,23 +16,26 @@ export interface UncheckedUpload {
   readonly storedName: string;
   /** The client's file name, sanitised. */
   readonly originalName: string;
+  /** Its first FIRST_READ bytes and size, when the caller has read them already. */
+  readonly head?: FileHead | undefined;
 }
 
 async function checkOne(store: FileStore, upload: UncheckedUpload, limits: StoredUploadLimits): Promise<IncomingImage> {
-  const info = await store.stat(upload.storedName);
-  if (!info) throw new Error(`Expected a stored upload ${upload.storedName} but there is none`);
-  if (info.size > limits.maxFileSizeBytes) {
-    throw new AppError('FILE_TOO_LARGE', `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but '${upload.originalName}' has ${info.size}`);
+  const { storedName, originalName } = upload;
+  // One read serves the size, the magic bytes and, for most formats, the declared pixels too.
+  const head = upload.head ?? (await store.readHead(storedName, FIRST_READ));
+  if (!head) throw new Error(`Expected a stored upload ${storedName} but there is none`);
+  const { start, size } = head;
+  if (size > limits.maxFileSizeBytes) {
+    throw new AppError('FILE_TOO_LARGE', `Expected each file to be at most ${limits.maxFileSizeBytes} bytes but '${originalName}' has ${size}`);
   }
-  // One read serves the magic bytes and, for most formats, the declared size too.
-  const first = await store.readStart(upload.storedName, FIRST_READ);
-  const type = detectImageType(first);
-  if (info.size === 0 || type === undefined || !acceptedTypes(limits.allowSvg).includes(type)) {
-    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${upload.originalName}: ${notAnImageDetail(limits.allowSvg, info.size === 0)}`);
+  const type = detectImageType(start);
+  if (size === 0 || type === undefined || !acceptedTypes(limits.allowSvg).includes(type)) {
+    throw new AppError('UNSUPPORTED_MEDIA_TYPE', `${originalName}: ${notAnImageDetail(limits.allowSvg, size === 0)}`);
   }
-  const readStart = (bytes: number) => (bytes <= FIRST_READ ? Promise.resolve(first) : store.readStart(upload.storedName, bytes));
-  const declaredSize = await assertPixelLimit(readStart, info.size, limits.maxInputPixels);
-  return { ...upload, size: info.size, type, declaredSize };
+  const readStart = (bytes: number) => (bytes <= FIRST_READ ? Promise.resolve(start) : store.readStart(storedName, bytes));
+  const declaredSize = await assertPixelLimit(readStart, size, limits.maxInputPixels);
+  return { storedName, originalName, size, type, declaredSize };
 }
 
 /**

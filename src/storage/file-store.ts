@@ -6,6 +6,12 @@ export interface StoredFileInfo {
   readonly modifiedMs: number;
 }
 
+/** A file's first bytes, and its size. */
+export interface FileHead {
+  readonly start: Buffer;
+  readonly size: number;
+}
+
 export interface ListedFile extends StoredFileInfo {
   readonly name: string;
 }
@@ -32,6 +38,8 @@ export interface FileStore {
   read(name: string): Promise<Buffer>;
   /** The first `bytes` bytes (fewer when the file is shorter); ENOENT as read. */
   readStart(name: string, bytes: number): Promise<Buffer>;
+  /** The first `bytes` bytes and the file's whole size, in one read; undefined when there is no such file. */
+  readHead(name: string, bytes: number): Promise<FileHead | undefined>;
   /** Atomically: a reader sees the previous file or the complete new one, never a part. */
   write(name: string, data: Buffer | Readable, options?: WriteOptions): Promise<void>;
   /**

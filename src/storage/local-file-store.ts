@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, link, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { access, link, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +32,16 @@ export function createLocalFileStore(dir: string): LocalFileStore {
     pathOf,
     read: (name) => readFile(pathOf(name)),
     readStart: (name, bytes) => readFileStart(pathOf(name), bytes),
+    async readHead(name, bytes) {
+      const file = await open(pathOf(name), 'r').catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err)));
+      if (!file) return undefined;
+      try {
+        const [{ size }, { buffer, bytesRead }] = await Promise.all([file.stat(), file.read(Buffer.alloc(bytes), 0, bytes, 0)]);
+        return { start: buffer.subarray(0, bytesRead), size };
+      } finally {
+        await file.close();
+      }
+    },
     async importFile(name, localPath) {
       const target = pathOf(name);
       try {

@@ -9,10 +9,10 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FileStore } from './file-store';
+import { createS3SignedRequests, ObjectReadError } from './s3-signed-requests';
 import { StorageUnavailableError } from './storage-unavailable';
 
 export interface S3Settings {
@@ -40,6 +40,8 @@ export function createS3Client(settings: S3Settings): S3Client {
     ...(accessKeyId && secretAccessKey ? { credentials: { accessKeyId, secretAccessKey } } : {}),
     // The SDK's default checksums send bodies aws-chunked; stores that do not speak it (s3rver,
     // older MinIO and Ceph) then keep the framing inside the object.
+    // Resolves each command's middleware once, not on every call: nothing here changes a stack after the first call.
+    cacheMiddleware: true,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     // An unreachable endpoint should fail an upload in seconds (503), not hang it.
@@ -48,6 +50,7 @@ export function createS3Client(settings: S3Settings): S3Client {
 }
 
 function httpStatusOf(err: unknown): number | undefined {
+  if (err instanceof ObjectReadError) return err.status;
   if (typeof err !== 'object' || err === null || !('$metadata' in err)) return undefined;
   const meta: unknown = err.$metadata;
   return typeof meta === 'object' && meta !== null && 'httpStatusCode' in meta && typeof meta.httpStatusCode === 'number' ? meta.httpStatusCode : undefined;
@@ -58,9 +61,12 @@ const isMissingObject = (err: unknown) => {
   return name === 'NoSuchKey' || name === 'NotFound' || (httpStatusOf(err) === 404 && name !== 'NoSuchBucket');
 };
 
-/** A missing object as the local store reports a missing file (ENOENT); anything else the store's fault. */
+/** A missing object as the local store reports a missing file. */
+const noSuchObject = (what: string, cause?: unknown) => Object.assign(new Error(`${what}: no such object`, { cause }), { code: 'ENOENT' });
+
+/** A missing object as ENOENT; anything else the store's fault. */
 function storageError(err: unknown, what: string): Error {
-  if (isMissingObject(err)) return Object.assign(new Error(`${what}: no such object`, { cause: err }), { code: 'ENOENT' });
+  if (isMissingObject(err)) return noSuchObject(what, err);
   const status = httpStatusOf(err);
   return new StorageUnavailableError(`${what}: ${status ? `the bucket answered ${status}` : 'the bucket is unreachable'}`, { cause: err });
 }
@@ -77,13 +83,14 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 /** A FileStore over keys `${keyPrefix}${name}` in one bucket. */
 export function createS3FileStore(client: S3Client, options: { readonly bucket: string; readonly keyPrefix: string; readonly urlTtlSeconds: number }): FileStore {
   const { bucket: Bucket, keyPrefix, urlTtlSeconds } = options;
+  const signed = createS3SignedRequests(client, Bucket);
   const keyOf = (name: string) => {
     if (name === '' || name.includes('/') || name.startsWith('.')) throw new Error(`Expected a plain file name but received ${JSON.stringify(name)}`);
     return `${keyPrefix}${name}`;
   };
-  const get = (name: string, range?: string) =>
+  const get = (name: string) =>
     call(`get ${name}`, async () => {
-      const { Body } = await client.send(new GetObjectCommand({ Bucket, Key: keyOf(name), Range: range }));
+      const { Body } = await client.send(new GetObjectCommand({ Bucket, Key: keyOf(name) }));
       if (!(Body instanceof Readable)) throw new Error('Expected a Node stream as the object body');
       return Body;
     });
@@ -96,14 +103,11 @@ export function createS3FileStore(client: S3Client, options: { readonly bucket: 
   const store: FileStore = {
     signedUrlTtlSeconds: urlTtlSeconds,
     read: async (name) => readAll(await get(name)),
+    readHead: (name, bytes) => call(`read ${name}`, () => signed.readHead(keyOf(name), bytes)),
     async readStart(name, bytes) {
-      try {
-        return (await readAll(await get(name, `bytes=0-${bytes - 1}`))).subarray(0, bytes);
-      } catch (err) {
-        // An empty object has no byte 0: S3 answers 416 to any range.
-        if (httpStatusOf(err instanceof Error ? err.cause : undefined) === 416) return Buffer.alloc(0);
-        throw err;
-      }
+      const head = await store.readHead(name, bytes);
+      if (!head) throw noSuchObject(`read ${name}`);
+      return head.start;
     },
     async write(name, data, meta = {}) {
       const params = { Bucket, Key: keyOf(name), ContentType: meta.contentType, CacheControl: meta.cacheControl };
@@ -153,11 +157,10 @@ export function createS3FileStore(client: S3Client, options: { readonly bucket: 
       ).then(() => undefined),
     probe: () => call('head bucket', () => client.send(new HeadBucketCommand({ Bucket }))).then(() => undefined),
     signGet: (name, response) =>
-      getSignedUrl(client, new GetObjectCommand({ Bucket, Key: keyOf(name), ResponseContentType: response.contentType, ResponseContentDisposition: response.contentDisposition }), { expiresIn: urlTtlSeconds }),
+      signed.url('GET', keyOf(name), { query: { 'response-content-type': response.contentType, 'response-content-disposition': response.contentDisposition }, expiresIn: urlTtlSeconds }),
     async signPut(name, file) {
-      const command = new PutObjectCommand({ Bucket, Key: keyOf(name), ContentType: file.contentType, ContentLength: file.size });
       // Signed, so the store itself refuses a PUT of another type or size (S3 and MinIO check; s3rver does not).
-      const url = await getSignedUrl(client, command, { expiresIn: urlTtlSeconds, signableHeaders: new Set(['content-type', 'content-length']) });
+      const url = await signed.url('PUT', keyOf(name), { headers: { 'content-type': file.contentType, 'content-length': String(file.size) }, expiresIn: urlTtlSeconds });
       return { url, headers: { 'Content-Type': file.contentType } };
     },
   };

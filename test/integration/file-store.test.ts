@@ -47,12 +47,16 @@ describe.each(['local', 's3'])('the %s file store', (driver) => {
     expect((await store().read('b')).equals(bytes)).toBe(true);
     expect((await store().readStart('b', 4096)).equals(bytes.subarray(0, 4096))).toBe(true);
     expect((await store().readStart('b', 1_000_000)).length).toBe(bytes.length);
+    const head = await store().readHead('b', 4096);
+    expect(head?.size).toBe(bytes.length);
+    expect(head?.start.equals(bytes.subarray(0, 4096))).toBe(true);
+    expect(await store().readHead('b', 1_000_000)).toMatchObject({ size: bytes.length, start: bytes });
     const chunks: Buffer[] = [];
     for await (const chunk of await store().open('a')) chunks.push(chunk as Buffer);
     expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
   });
 
-  it('stats, lists and removes files; a missing one is ENOENT to read and undefined to stat', async () => {
+  it('stats, lists and removes files; a missing one is ENOENT to read and undefined to stat or read the head of', async () => {
     await store().write('c', bytes.subarray(0, 10));
     expect(await store().stat('c')).toMatchObject({ size: 10 });
     const listed = [];
@@ -63,6 +67,7 @@ describe.each(['local', 's3'])('the %s file store', (driver) => {
     expect(await store().stat('c')).toBeUndefined();
     await expect(store().read('c')).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(store().readStart('c', 10)).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await store().readHead('c', 10)).toBeUndefined();
     await expect(store().open('c')).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
@@ -95,6 +100,7 @@ describe('the local file store', () => {
     const store = stores.local as FileStore;
     await store.write('empty', Buffer.alloc(0));
     expect((await store.readStart('empty', 64)).length).toBe(0);
+    expect(await store.readHead('empty', 64)).toEqual({ start: Buffer.alloc(0), size: 0 });
   });
 });
 
