@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { bearerMatches } from '../metrics/bearer';
+import { bearerMatches } from '../auth/bearer';
 import { HttpError } from './errors';
 
 /** Who may call operator routes: holders of the token, or nobody. */

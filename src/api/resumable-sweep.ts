@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { runEvery } from '../run-every';
 import type { ResumableStore } from './resumable-store';
 
 const MAX_INTERVAL_MS = 15 * 60_000;
@@ -9,22 +10,10 @@ const MAX_INTERVAL_MS = 15 * 60_000;
  * most that long. Returns the stop function; a sweep under way is awaited.
  */
 export function startResumableSweep(store: ResumableStore, logger: Logger): () => Promise<void> {
-  let running: Promise<void> = Promise.resolve();
-  const sweep = () => {
-    running = running.then(async () => {
-      try {
-        const removed = await store.sweep();
-        if (removed > 0) logger.info({ removed }, 'expired resumable uploads removed');
-      } catch (err) {
-        logger.warn({ err }, 'resumable upload sweep failed');
-      }
-    });
+  const sweep = async () => {
+    const removed = await store.sweep();
+    if (removed > 0) logger.info({ removed }, 'expired resumable uploads removed');
   };
-  sweep();
-  const timer = setInterval(sweep, Math.min(Math.max(store.options.expiryMs / 4, 1000), MAX_INTERVAL_MS));
-  timer.unref();
-  return async () => {
-    clearInterval(timer);
-    await running;
-  };
+  const everyMs = Math.min(Math.max(store.options.expiryMs / 4, 1000), MAX_INTERVAL_MS);
+  return runEvery(everyMs, sweep, { runNow: true, onError: (err) => logger.warn({ err }, 'resumable upload sweep failed') }).stop;
 }

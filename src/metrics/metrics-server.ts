@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
-import { bearerMatches } from './bearer';
+import { bearerMatches } from '../auth/bearer';
 
 export interface MetricsServerOptions {
   readonly host: string;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BatchStore } from '../queue/batch-store';
 import { sendToDeadLetter, type DeadLetterQueue } from '../queue/dead-letter';
 import type { ImageQueue } from '../queue/jobs';
+import { runEvery } from '../run-every';
 
 /**
  * Dead-letters every recently failed job that has no letter yet: the worker's 'failed'
@@ -16,16 +17,18 @@ export async function reconcileDeadLetters(deps: { queue: ImageQueue; deadLetter
   return sent;
 }
 
+/**
+ * Reconciles every `everyMs`. `stop` does not wait for a run under way: with Redis down it would
+ * wait for Redis, and a run cut short is redone by the next one, here or in another worker.
+ */
 export function startDeadLetterReconciler(
   deps: { queue: ImageQueue; deadLetters: DeadLetterQueue; batches: BatchStore; logger: Logger },
   everyMs = 15_000,
 ): { stop: () => void } {
-  const timer = setInterval(() => {
-    reconcileDeadLetters(deps).then(
-      (sent) => sent > 0 && deps.logger.warn({ sent }, 'dead-lettered failed jobs the worker had not'),
-      (err: unknown) => deps.logger.debug({ err }, 'dead-letter reconcile skipped'),
-    );
-  }, everyMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const reconcile = async () => {
+    const sent = await reconcileDeadLetters(deps);
+    if (sent > 0) deps.logger.warn({ sent }, 'dead-lettered failed jobs the worker had not');
+  };
+  const periodic = runEvery(everyMs, reconcile, { onError: (err) => deps.logger.debug({ err }, 'dead-letter reconcile skipped') });
+  return { stop: () => void periodic.stop() };
 }

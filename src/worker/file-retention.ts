@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { runEvery } from '../run-every';
 import type { FileStore } from '../storage/file-store';
 
 export interface RetentionRule {
@@ -29,15 +30,16 @@ export async function sweepOldFiles(rules: readonly RetentionRule[], now = Date.
   return removed;
 }
 
-/** Sweeps now and then every `everyMs`, so outputs and stale uploads do not grow without bound. */
+/**
+ * Sweeps now and then every `everyMs`, so outputs and stale uploads do not grow without bound.
+ * `stop` does not wait for a sweep under way: one over a large bucket could outlast the shutdown
+ * deadline, and one cut short loses nothing (the next start sweeps again).
+ */
 export function startFileRetention(rules: readonly RetentionRule[], logger: Logger, everyMs = 3_600_000): { stop: () => void } {
-  const sweep = () =>
-    sweepOldFiles(rules).then(
-      (removed) => removed > 0 && logger.info({ removed }, 'old files removed'),
-      (err: unknown) => logger.warn({ err }, 'file retention sweep failed'),
-    );
-  void sweep();
-  const timer = setInterval(sweep, everyMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
+  const sweep = async () => {
+    const removed = await sweepOldFiles(rules);
+    if (removed > 0) logger.info({ removed }, 'old files removed');
+  };
+  const periodic = runEvery(everyMs, sweep, { runNow: true, onError: (err) => logger.warn({ err }, 'file retention sweep failed') });
+  return { stop: () => void periodic.stop() };
 }

@@ -1,6 +1,7 @@
 import type { RedisClient } from '../queue/redis-target';
 import type { Logger } from 'pino';
 import type { FileStore } from '../storage/file-store';
+import { runEvery, type Periodic } from '../run-every';
 
 /** The shape of a stored name (src/api/multipart.ts); anything else is left to age-based retention. */
 const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
@@ -58,27 +59,12 @@ export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now
  * Sweeps at start-up, then every `everyMs` (0: never), one sweep at a time. `stop` waits for
  * a sweep under way, so the Redis connection it uses can be closed next.
  */
-export function startOrphanUploadSweep(deps: OrphanSweepDeps, logger: Logger, everyMs: number): { stop: () => Promise<void> } {
+export function startOrphanUploadSweep(deps: OrphanSweepDeps, logger: Logger, everyMs: number): Periodic {
   if (everyMs === 0) return { stop: async () => undefined };
-  let running: Promise<void> | undefined;
-  const sweep = () => {
-    running ??= sweepOrphanUploads(deps)
-      .then(
-        ({ removed, bytes }) => {
-          // The names are generated UUIDs, no client data; the first hundred are enough to trace a crash.
-          if (removed.length > 0) logger.info({ removed: removed.length, bytes, files: removed.slice(0, 100) }, 'orphan uploads removed');
-        },
-        (err: unknown) => logger.warn({ err }, 'orphan upload sweep failed'),
-      )
-      .finally(() => (running = undefined));
+  const sweep = async () => {
+    const { removed, bytes } = await sweepOrphanUploads(deps);
+    // The names are generated UUIDs, no client data; the first hundred are enough to trace a crash.
+    if (removed.length > 0) logger.info({ removed: removed.length, bytes, files: removed.slice(0, 100) }, 'orphan uploads removed');
   };
-  sweep();
-  const timer = setInterval(sweep, everyMs);
-  timer.unref();
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return runEvery(everyMs, sweep, { runNow: true, onError: (err) => logger.warn({ err }, 'orphan upload sweep failed') });
 }

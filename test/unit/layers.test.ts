@@ -16,10 +16,12 @@ const ALLOWED: Record<string, readonly string[]> = {
   // The one outbound HTTP client, and webhook delivery over it.
   net: [],
   notify: ['net', 'queue', ...SHARED],
+  // Checking a bearer token: shared by the API's guards and the worker's metrics server.
+  auth: [],
   // Prometheus registries and recorders; the processes feed them and serve them.
-  metrics: [],
+  metrics: ['auth'],
   core: ['notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
-  api: ['web', 'core', 'metrics', 'queue', 'storage', 'pipeline', ...SHARED],
+  api: ['web', 'core', 'auth', 'metrics', 'queue', 'storage', 'pipeline', ...SHARED],
   // The upload page: a static-file router and a browser script that uses only the HTTP API.
   web: [],
   worker: ['core', 'metrics', 'notify', 'net', 'queue', 'storage', 'pipeline', ...SHARED],
