@@ -16,6 +16,7 @@ import { createProcessGroup } from './process-group';
 import { renderReport } from './report';
 import type { BenchResults, CorpusSummary } from './results';
 import { runStackPhases } from './stack-phases';
+import { measureStorageCost } from './storage-cost';
 
 const REPO = path.resolve(__dirname, '..');
 
@@ -158,7 +159,13 @@ async function main(): Promise<void> {
         log('npm run build (dist/ is older than src/)');
         execFileSync('npm', ['run', 'build', '--silent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
       }
-      await runStackPhases({ options, corpus, group, dataRoot, logRoot: runDir, results, log, phase, adjacentLimit });
+      // The storage phase brings its own Redis and S3 server.
+      if ([...options.phases].some((p) => !LOCAL_PHASES.includes(p) && p !== 'storage')) {
+        await runStackPhases({ options, corpus, group, dataRoot, logRoot: runDir, results, log, phase, adjacentLimit });
+      }
+      await phase('storage', async () => {
+        results.storage = await measureStorageCost({ group, images: options.quick ? 10 : 40, rounds: options.quick ? 1 : options.reps, log });
+      });
     }
   } finally {
     closeConnections();

@@ -4,6 +4,7 @@ import { f, table } from './markdown';
 import { presetsSection } from './presets-report';
 import { receiveCostSection } from './receive-cost-report';
 import type { BenchResults } from './results';
+import { storageSection } from './storage-cost-report';
 import type { Percentiles } from './stats';
 
 /** Published figure for the seed implementation: end to end / Sharp limit on this kind of machine (issue 4). */
@@ -439,6 +440,8 @@ export function renderReport(r: BenchResults): string {
     ...enqueueSection(r),
     '',
     ...streamsSection(r),
+    '',
+    ...storageSection(r),
     '',
     ...longRunSection(r),
     '',

@@ -12,6 +12,7 @@ import type { PollCostResult } from './poll-cost';
 import type { ProfileSummary } from './cpu-profile-summary';
 import type { IngestComparison, ReceiverResult } from './receiver';
 import type { RoundTripResult } from './round-trips';
+import type { StorageCostResult } from './storage-cost';
 import type { LatencyResult } from './upload-latency';
 
 export interface CorpusSummary {
@@ -57,6 +58,8 @@ export interface BenchResults {
   pollCost?: PollCostResult;
   streams?: StreamsResult;
   longRun?: LongRunResult[];
+  /** Multipart to disk and to a bucket, and direct uploads, against an S3 server of the bench's own (issue 9). */
+  storage?: StorageCostResult;
   readonly notes: string[];
   readonly failures: string[];
 }

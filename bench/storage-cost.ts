@@ -1,10 +1,12 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import sharp from 'sharp';
-import { startS3Server } from '../test/helpers/s3-server';
-import { createProcessGroup } from './process-group';
+import { createS3Client, createS3FileStore } from '../src/storage/s3-file-store';
+import { startS3Server, type S3Server } from '../test/helpers/s3-server';
+import { createProcessGroup, type ProcessGroup } from './process-group';
 import { readProc, startLoadMeter } from './proc-stats';
 import { waitForEmptyQueue } from './queue-state';
 import { createInspector, createServiceWorld, startApi, startPrivateRedis, startWorker, type RunningApi } from './stack';
@@ -12,19 +14,29 @@ import { median } from './stats';
 
 /**
  * Issue 9's rows: the API's CPU per image for a multipart upload to the local disk, the same
- * upload streamed into a bucket, and a direct upload (POST /uploads, PUTs to the bucket, complete),
- * with no worker running; then end to end (first byte sent to queue empty) with a worker, local
- * disk against the bucket. A real S3 server (s3rver, in this process) on 127.0.0.1, the
- * services from dist/ (`npm run build` first).
- * `tsx bench/storage-cost.ts [images] [rounds] [--only TEXT] [--profile DIR]`: `--only` keeps the
- * rows whose name contains TEXT; `--profile` runs each API under --cpu-prof, writing into DIR.
+ * upload streamed into a bucket, and a direct upload (POST /uploads, PUTs to the bucket,
+ * complete), with no worker running; then end to end (first byte sent to queue empty) with a
+ * worker, local disk against the bucket. A real S3 server (s3rver, in this process) on
+ * 127.0.0.1, the services from dist/. The floor is what a direct upload's check cannot do
+ * without: one ranged GET per file, made with bare node:http in a process of its own.
  */
 
-interface Mode {
+export interface StorageCostRow {
   readonly name: string;
-  readonly env: Record<string, string>;
-  readonly image: Buffer;
-  readonly send: (api: RunningApi, image: Buffer, count: number) => Promise<void>;
+  readonly path: 'multipart' | 'direct';
+  readonly driver: 'local' | 's3';
+  readonly imageMB: number;
+  /** Medians over the rounds, and each round's figure. */
+  readonly apiCpuMsPerImage: number;
+  readonly e2eImagesPerS: number;
+  readonly rounds: readonly { readonly apiCpuMsPerImage: number; readonly e2eImagesPerS: number; readonly otherCores: number }[];
+}
+
+export interface StorageCostResult {
+  readonly images: number;
+  readonly rows: readonly StorageCostRow[];
+  /** One ranged 64 KB GET from the same bucket, bare node:http: CPU ms per GET (median of the rounds). */
+  readonly floorCpuMsPerGet: number;
 }
 
 async function multipart(api: RunningApi, image: Buffer, count: number): Promise<void> {
@@ -47,66 +59,103 @@ async function direct(api: RunningApi, image: Buffer, count: number): Promise<vo
   }
 }
 
-const mb = (image: Buffer) => `${(image.length / 1e6).toFixed(2)} MB`;
+/** Photo-like JPEGs: noise does not compress, so the size is what a camera's would be. */
+const noisy = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#7a5', noise: { type: 'gaussian', mean: 110, sigma: 30 } } }).jpeg({ quality: 88 }).toBuffer();
 
-async function main() {
-  const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' }, profile: { type: 'string' } } });
-  const images = Number(positionals[0] ?? 40);
-  const rounds = Number(positionals[1] ?? 3);
-  const nodeArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : [];
-  const repo = path.resolve(__dirname, '..');
-  if (!existsSync(path.join(repo, 'dist/api/main.js'))) throw new Error('no dist/: run `npm run build` first');
-  // Photo-like JPEGs of about 2.5 MB (the size the issue's figure is for) and a tenth of that:
-  // a direct upload's API cost should not depend on the size.
-  const noisy = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#7a5', noise: { type: 'gaussian', mean: 110, sigma: 30 } } }).jpeg({ quality: 88 }).toBuffer();
+async function measureFloor(s3: S3Server, image: Buffer, gets: number, dir: string): Promise<number> {
+  const client = createS3Client({ endpoint: s3.endpoint, region: s3.env.S3_REGION ?? 'us-east-1', bucket: s3.bucket, prefix: '', accessKeyId: s3.env.S3_ACCESS_KEY_ID, secretAccessKey: s3.env.S3_SECRET_ACCESS_KEY, forcePathStyle: true, urlTtlSeconds: 600 });
+  try {
+    const store = createS3FileStore(client, { bucket: s3.bucket, keyPrefix: 'floor/', urlTtlSeconds: 600 });
+    await store.write('photo.jpg', image);
+    const urls = await Promise.all(Array.from({ length: gets }, () => store.signGet?.('photo.jpg', { contentType: 'image/jpeg', contentDisposition: 'inline' })));
+    const list = path.join(dir, 'floor-urls.txt');
+    writeFileSync(list, urls.join('\n'));
+    const { stdout } = await promisify(execFile)(process.execPath, [path.join(__dirname, 'ranged-get-floor.cjs'), list]);
+    return (JSON.parse(stdout) as { cpuMsPerGet: number }).cpuMsPerGet;
+  } finally {
+    client.destroy();
+  }
+}
+
+export async function measureStorageCost(options: { readonly group: ProcessGroup; readonly images: number; readonly rounds: number; readonly only?: string | undefined; readonly nodeArgs?: readonly string[]; readonly log: (line: string) => void }): Promise<StorageCostResult> {
+  const { group, images, rounds, log } = options;
+  // About 2.5 MB (the size the issue's figure is for) and a tenth of that: a direct upload's API cost should not depend on the size.
   const photo = await noisy(2600, 1800);
   const small = await noisy(820, 570);
   const root = mkdtempSync(path.join(tmpdir(), 'imgflow-bench-storage-'));
-  const group = createProcessGroup();
   const redis = await startPrivateRedis(group);
   const s3 = await startS3Server();
-  const modes = ([
-    { name: `multipart, local disk, ${mb(photo)}`, env: {}, image: photo, send: multipart },
-    { name: `multipart, bucket, ${mb(photo)}`, env: s3.env, image: photo, send: multipart },
-    { name: `direct upload, bucket, ${mb(photo)}`, env: s3.env, image: photo, send: direct },
-    { name: `direct upload, bucket, ${mb(small)}`, env: s3.env, image: small, send: direct },
-  ] satisfies Mode[]).filter((mode) => !values.only || mode.name.includes(values.only));
-  const cpu: Record<string, number[]> = {};
-  const e2e: Record<string, number[]> = {};
+  const mb = (image: Buffer) => image.length / 1e6;
+  const modes = (
+    [
+      { path: 'multipart', driver: 'local', image: photo, send: multipart },
+      { path: 'multipart', driver: 's3', image: photo, send: multipart },
+      { path: 'direct', driver: 's3', image: photo, send: direct },
+      { path: 'direct', driver: 's3', image: small, send: direct },
+    ] as const
+  )
+    .map((m) => ({ ...m, name: `${m.path === 'direct' ? 'direct upload' : 'multipart'}, ${m.driver === 'local' ? 'local disk' : 'bucket'}, ${mb(m.image).toFixed(2)} MB` }))
+    .filter((m) => !options.only || m.name.includes(options.only));
+  const measured = new Map<string, StorageCostRow['rounds'][number][]>();
+  const floors: number[] = [];
   try {
     for (let round = 0; round < rounds; round++) {
       for (const mode of modes) {
+        const env: Record<string, string> = { ...(mode.driver === 's3' ? s3.env : {}), MAX_FILE_SIZE_MB: '5' };
         const world = createServiceWorld({ dataRoot: path.join(root, 'data'), logRoot: path.join(root, 'logs') }, redis.url, `${round}-${mode.name.replace(/\W+/g, '-')}`, 'warn');
         const inspector = createInspector(world);
-        const api = await startApi(group, world, 'api', { ...mode.env, MAX_FILE_SIZE_MB: '5' }, nodeArgs);
-        // Once before counting: the first requests pay for loading and compiling code, and the SDK's set-up.
-        await mode.send(api, mode.image, 10);
-        const before = readProc(api.process.pid)?.cpuS ?? 0;
-        await mode.send(api, mode.image, images);
-        (cpu[mode.name] ??= []).push((((readProc(api.process.pid)?.cpuS ?? 0) - before) * 1000) / images);
+        const api = await startApi(group, world, 'api', env, options.nodeArgs);
+        try {
+          // Once before counting: the first requests pay for loading and compiling code, and the SDK's set-up.
+          await mode.send(api, mode.image, 10);
+          const before = readProc(api.process.pid)?.cpuS ?? 0;
+          await mode.send(api, mode.image, images);
+          const apiCpuMsPerImage = (((readProc(api.process.pid)?.cpuS ?? 0) - before) * 1000) / images;
 
-        const worker = await startWorker(group, world, inspector, { env: mode.env });
-        await waitForEmptyQueue(inspector, 300_000);
-        const meter = startLoadMeter(() => group.livePids());
-        const started = performance.now();
-        await mode.send(api, mode.image, images);
-        await waitForEmptyQueue(inspector, 300_000);
-        (e2e[mode.name] ??= []).push(images / ((performance.now() - started) / 1000));
-        process.stdout.write(`round ${round + 1} ${mode.name}: API ${cpu[mode.name]?.at(-1)?.toFixed(2)} ms CPU/image, end to end ${e2e[mode.name]?.at(-1)?.toFixed(2)} images/s (other load ${meter.otherCores().toFixed(2)} cores)\n`);
-        await worker.stop();
-        await api.process.stop();
-        await inspector.queue.obliterate({ force: true });
-        await inspector.close();
+          const worker = await startWorker(group, world, inspector, { env });
+          await waitForEmptyQueue(inspector, 300_000);
+          const meter = startLoadMeter(() => group.livePids());
+          const started = performance.now();
+          await mode.send(api, mode.image, images);
+          await waitForEmptyQueue(inspector, 300_000);
+          const e2eImagesPerS = images / ((performance.now() - started) / 1000);
+          const otherCores = meter.otherCores();
+          await worker.stop();
+          measured.set(mode.name, [...(measured.get(mode.name) ?? []), { apiCpuMsPerImage, e2eImagesPerS, otherCores }]);
+          log(`storage round ${round + 1} ${mode.name}: API ${apiCpuMsPerImage.toFixed(2)} ms CPU/image, end to end ${e2eImagesPerS.toFixed(2)} images/s (other load ${otherCores.toFixed(2)} cores)`);
+        } finally {
+          await api.process.stop();
+          await inspector.queue.obliterate({ force: true });
+          await inspector.close();
+        }
       }
+      floors.push(await measureFloor(s3, photo, images * 5, root));
+      log(`storage round ${round + 1} floor: ${floors.at(-1)?.toFixed(3)} ms CPU per ranged GET`);
     }
   } finally {
     await redis.stop();
-    await group.stopAll();
     await s3.stop();
     rmSync(root, { recursive: true, force: true });
   }
-  process.stdout.write(`\n${images} images per row, median of ${rounds} rounds\n\n| upload path | API CPU ms per image | end to end, images/s |\n| --- | --- | --- |\n`);
-  for (const mode of modes) process.stdout.write(`| ${mode.name} | ${median(cpu[mode.name] ?? []).toFixed(2)} | ${median(e2e[mode.name] ?? []).toFixed(2)} |\n`);
+  const rows = modes.map((mode): StorageCostRow => {
+    const runs = measured.get(mode.name) ?? [];
+    return { name: mode.name, path: mode.path, driver: mode.driver, imageMB: mb(mode.image), rounds: runs, apiCpuMsPerImage: median(runs.map((r) => r.apiCpuMsPerImage)), e2eImagesPerS: median(runs.map((r) => r.e2eImagesPerS)) };
+  });
+  return { images, rows, floorCpuMsPerGet: median(floors) };
 }
 
-void main();
+// `npm run build && npx tsx bench/storage-cost.ts [images] [rounds] [--only TEXT] [--profile DIR]`:
+// `--only` keeps the rows whose name contains TEXT; `--profile` runs each API under --cpu-prof into DIR.
+if (require.main === module) {
+  const { values, positionals } = parseArgs({ allowPositionals: true, options: { only: { type: 'string' }, profile: { type: 'string' } } });
+  if (!existsSync(path.resolve(__dirname, '../dist/api/main.js'))) throw new Error('no dist/: run `npm run build` first');
+  const group = createProcessGroup();
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  measureStorageCost({ group, images: Number(positionals[0] ?? 40), rounds: Number(positionals[1] ?? 3), only: values.only, nodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(values.profile)}`] : [], log })
+    .then((result) => {
+      process.stdout.write(`\n${result.images} images per row, median of the rounds\n\n| upload path | API CPU ms per image | end to end, images/s |\n| --- | --- | --- |\n`);
+      for (const row of result.rows) process.stdout.write(`| ${row.name} | ${row.apiCpuMsPerImage.toFixed(2)} | ${row.e2eImagesPerS.toFixed(2)} |\n`);
+      process.stdout.write(`\nfloor: one ranged 64 KB GET, bare node:http: ${result.floorCpuMsPerGet.toFixed(3)} ms CPU\n`);
+    })
+    .finally(() => group.stopAll());
+}
