@@ -120,7 +120,9 @@ export function createS3FileStore(client: S3Client, options: { readonly bucket: 
       let sourceError: unknown;
       data.once('error', (err) => (sourceError ??= err));
       try {
-        await new Upload({ client, params: { ...params, Body: data }, leavePartsOnError: false }).done();
+        // One part in memory at a time: 5 MB, S3's smallest, per upload whatever the file's size
+        // (a file under 5 MB is held whole, then sent with one PUT: S3 needs a PUT's length first).
+        await new Upload({ client, params: { ...params, Body: data }, queueSize: 1, leavePartsOnError: false }).done();
       } catch (err) {
         throw sourceError ?? storageError(err, `put ${name}`);
       }
