@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CorpusSpec } from './corpus';
 
-export const PHASES = ['limit', 'memory', 'auto-quality', 'presets', 'e2e', 'latency', 'drain', 'round-trips', 'ingest', 'enqueue', 'poll-cost', 'streams', 'storage', 'long-run'] as const;
+export const PHASES = ['limit', 'memory', 'auto-quality', 'presets', 'e2e', 'fill', 'latency', 'drain', 'round-trips', 'ingest', 'enqueue', 'poll-cost', 'streams', 'storage', 'long-run'] as const;
 export type Phase = (typeof PHASES)[number];
 /** What --base can run: everything else needs a private stack (stopping the worker, seeding Redis). */
 const REMOTE_PHASES: readonly Phase[] = ['limit', 'e2e'];

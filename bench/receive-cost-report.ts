@@ -45,6 +45,24 @@ export function receiveCostSection(r: BenchResults): string[] {
       `Bare receiver (bench/bare-receiver.ts: node:http + busboy 1.6.0, each file streamed to disk, nothing else), fed by the end-to-end client with the same ${b.sent} files, requests of 10 and concurrency just before the end-to-end phase: ${f(b.cpuS, 2)} CPU s for ${f(b.uploadedMB, 1)} MB = **${f(b.cpuMsPerMB, 2)} ms per MB**; uploads done after ${f(b.ingestS, 2)} s, request p50/p99 ${f(b.uploadMs.p50)} / ${f(b.uploadMs.p99)} ms, peak RSS ${f(b.peakRssMB, 0)} MB, client ${f(b.clientCpuS, 2)} CPU s, other load ${f(b.otherCores, 2)} cores. The API's figure is its whole CPU over the end-to-end phase (uploads, polls, event reads) per MB accepted.`,
     );
   }
+  const fill = r.fill;
+  const one = fill?.rows.find((x) => x.filesPerRequest === 1);
+  const ten = fill?.rows.find((x) => x.filesPerRequest === 10);
+  if (fill && one && ten) {
+    lines.push(
+      '',
+      `### Pipeline fill: would queueing each file's job as it arrives pay? (\`fill\` phase)`,
+      '',
+      `The corpus end to end in requests of one file, where each job is queued the moment its file is in (what starting jobs before the rest of their request would give, plus a request per file), against requests of ten, alternated, median of ${fill.reps}:`,
+      '',
+      table(
+        ['files per request', 'first byte → first job', 'first byte → last job', 'images/s', 'API CPU ms per image'],
+        [one, ten].map((x) => [String(x.filesPerRequest), `${f(x.firstJobAfterS, 2)} s`, `${f(x.wallS, 2)} s`, f(x.imagesPerS, 2), f(x.apiCpuMsPerImage, 1)]),
+      ),
+      '',
+      `Whole run, one file per request ÷ ten: ${f(one.wallS / ten.wallS, 2)} (below 1: starting each job on arrival would shorten it).`,
+    );
+  }
   const p = r.apiProfile;
   if (p) {
     lines.push(

@@ -8,6 +8,7 @@ import type { GrayscaleComparison, LimitRow } from './limit';
 import type { LongRunResult } from './long-run';
 import type { MachineInfo } from './machine';
 import type { PresetsResult } from './presets';
+import type { FillResult } from './pipeline-fill';
 import type { PollCostResult } from './poll-cost';
 import type { ProfileSummary } from './cpu-profile-summary';
 import type { IngestComparison, ReceiverResult } from './receiver';
@@ -51,6 +52,8 @@ export interface BenchResults {
   ingest?: IngestComparison;
   /** The API's --cpu-prof over the end-to-end phase (with --profile). */
   apiProfile?: ProfileSummary;
+  /** Requests of one file against requests of ten: what queueing each file's job on arrival would give (issue 12). */
+  fill?: FillResult;
   latency?: LatencyResult[];
   drain?: DrainSeries[];
   roundTrips?: RoundTripResult;

@@ -8,6 +8,7 @@ import { measureEnqueueRate } from './enqueue-rate';
 import { measureLongRun } from './long-run';
 import type { BenchOptions, Phase } from './options';
 import { measureOpenStreams } from './open-streams';
+import { measurePipelineFill } from './pipeline-fill';
 import { measurePollCost } from './poll-cost';
 import type { ProcessGroup } from './process-group';
 import type { BenchResults } from './results';
@@ -54,7 +55,7 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
   };
 
   try {
-    if (wants('e2e', 'latency')) {
+    if (wants('e2e', 'fill', 'latency')) {
       await inWorld('e2e', async (w) => {
         // The profile is written when the API exits; only the end-to-end run's part of it is summed.
         const profileDir = path.join(w.world.logDir, 'cpu-profile');
@@ -86,6 +87,9 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
             results.apiProfile = summarizeCpuProfile(path.join(profileDir, file), 25, { fromMs: e2eFrom, toMs: e2eTo });
             await w.startApi();
           }
+        });
+        await ctx.phase('fill', async () => {
+          results.fill = await measurePipelineFill({ base: w.api().base, corpus, clients: options.clients, pollMs: options.pollMs, reps: options.reps, pids: { api: w.api().process.pid, worker: w.worker()?.pid ?? 0, redis: redis.process.pid }, inspector: w.inspector });
         });
         await ctx.phase('latency', async () => {
           results.latency = [];
