@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { access, link, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { isErrno } from '../errno';
 import { readFileStart } from '../pipeline';
 import type { FileStore } from './file-store';
+import { createSyncFileWriter } from './sync-file-writer';
 
 /**
  * The one place a stored name becomes a path. Names come from Redis and from results shown to
@@ -61,13 +62,13 @@ export function createLocalFileStore(dir: string): LocalFileStore {
       // Unique per call: two runs of one job (a stalled one and its retry, in containers that
       // are all pid 1) must not write the same temporary file. The rename makes it atomic.
       const tmp = `${target}.${randomUUID()}.tmp`;
-      const out = createWriteStream(tmp, { flags: 'wx' });
+      const out = createSyncFileWriter(tmp);
       try {
         await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, out);
         await rename(tmp, target);
       } catch (err) {
-        // pipeline can reject (a stream cut off) while `out` is still opening the file; removing
-        // it before the open completes would leave an empty file behind.
+        // pipeline can reject (a stream cut off) before `out` has opened the file; removing it
+        // before the open would leave an empty file behind.
         if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
         await rm(tmp, { force: true }).catch(() => undefined);
         throw err;
