@@ -1,6 +1,6 @@
 // The floor for receiving uploads in Node on this machine (issue 12): a node:http server that
-// parses multipart bodies with busboy, the parser multer uses, and streams each file to disk,
-// nothing else. Run by receiver.ts: node --import tsx bench/bare-receiver.ts <dir>
+// parses multipart bodies with busboy, the parser multer uses, and streams each file to disk
+// with the API's own writer (writeSync as chunks arrive, the cheapest way found), nothing else. Run by receiver.ts: node --import tsx bench/bare-receiver.ts <dir>
 // Prints {"port":N} once listening; answers each request as the API does (202 and a small JSON).
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -8,14 +8,16 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
+import { createSyncFileWriter } from '../src/storage/sync-file-writer';
 
 const dir = process.argv[2] ?? '';
+const open = process.argv[3] === 'sync' ? createSyncFileWriter : (file: string) => createWriteStream(file, { flags: 'wx' });
 
 function receive(req: IncomingMessage, res: ServerResponse): void {
   const writes: Promise<void>[] = [];
   const parser = busboy({ headers: req.headers });
   parser.on('file', (_field, stream) => {
-    writes.push(pipeline(stream, createWriteStream(path.join(dir, randomUUID()), { flags: 'wx' })));
+    writes.push(pipeline(stream, open(path.join(dir, randomUUID()))));
   });
   const answer = (status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' });

@@ -29,6 +29,10 @@ export interface IngestComparison {
   /** Median of each pair's API ÷ receiver. */
   readonly ratio: number;
   readonly ratios: readonly number[];
+  /** The same against a bare receiver writing as the API does (writeSync), in the same rounds. */
+  readonly syncReceiverMsPerMB: number;
+  readonly syncRatio: number;
+  readonly syncRatios: readonly number[];
   readonly otherCores: number;
 }
 
@@ -62,17 +66,21 @@ async function measureApiIngest(deps: { corpus: Corpus; clients: number; filesPe
  */
 export async function compareIngest(deps: { corpus: Corpus; clients: number; filesPerRequest: number; group: ProcessGroup; dir: string; api: { base: URL; pid: number }; reps: number }): Promise<IngestComparison> {
   const receiver: number[] = [];
+  const syncReceiver: number[] = [];
   const api: number[] = [];
   const other: number[] = [];
   for (let rep = 0; rep < deps.reps; rep++) {
     const bare = await measureBareReceiver(deps);
+    const sync = await measureBareReceiver({ ...deps, writer: 'sync' });
     const ours = await measureApiIngest(deps);
     receiver.push(bare.cpuMsPerMB);
+    syncReceiver.push(sync.cpuMsPerMB);
     api.push(ours.cpuMsPerMB);
-    other.push(bare.otherCores, ours.otherCores);
+    other.push(bare.otherCores, sync.otherCores, ours.otherCores);
   }
   const ratios = api.map((a, i) => a / (receiver[i] as number));
-  return { reps: deps.reps, receiverMsPerMB: median(receiver), apiMsPerMB: median(api), ratio: median(ratios), ratios, otherCores: median(other) };
+  const syncRatios = api.map((a, i) => a / (syncReceiver[i] as number));
+  return { reps: deps.reps, receiverMsPerMB: median(receiver), apiMsPerMB: median(api), ratio: median(ratios), ratios, syncReceiverMsPerMB: median(syncReceiver), syncRatio: median(syncRatios), syncRatios, otherCores: median(other) };
 }
 
 /**
@@ -80,9 +88,9 @@ export async function compareIngest(deps: { corpus: Corpus; clients: number; fil
  * requests, clients and streamed bodies: its CPU per uploaded MB is the floor the API's is
  * compared with. Files go to `dir`, removed afterwards.
  */
-export async function measureBareReceiver(deps: { corpus: Corpus; clients: number; filesPerRequest: number; group: ProcessGroup; dir: string }): Promise<ReceiverResult> {
+export async function measureBareReceiver(deps: { corpus: Corpus; clients: number; filesPerRequest: number; group: ProcessGroup; dir: string; writer?: 'stream' | 'sync' }): Promise<ReceiverResult> {
   mkdirSync(deps.dir, { recursive: true });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'bare-receiver.ts'), deps.dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'bare-receiver.ts'), deps.dir, deps.writer ?? 'stream'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const server = deps.group.adopt('bare receiver', child);
   try {
     const port = await new Promise<number>((resolve, reject) => {
