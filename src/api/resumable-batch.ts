@@ -60,7 +60,9 @@ export async function submitResumableBatch(
     await Promise.all(ids.map((id) => store.remove(id))).catch(() => undefined);
     return batch;
   } catch (err) {
-    await Promise.all(imported.map((name) => uploads.remove(name)));
+    // A copy that cannot be removed now (the bucket down) is an orphan no job names, which the
+    // workers' orphan sweep removes; it must not keep the claims, or the retry would be refused.
+    await Promise.all(imported.map((name) => uploads.remove(name).catch(() => undefined)));
     await claims.release(ids, token).catch(() => undefined);
     throw err;
   }
