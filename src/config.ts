@@ -62,7 +62,8 @@ const EnvSchema = z
     S3_ENDPOINT: z.url({ protocol: /^https?$/ }).optional(),
     S3_REGION: z.string().min(1).default('us-east-1'),
     S3_BUCKET: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'a bucket name: 3–63 of a-z 0-9 . -').optional(),
-    S3_PREFIX: z.string().regex(/^([\w.-]+\/)*$/, "empty, or path segments of letters, digits, _ . - each ending in '/'").default(''),
+    // No . or .. segment: a URL resolves them away, so a signed URL's path would not be the one signed.
+    S3_PREFIX: z.string().regex(/^((?!\.{1,2}\/)[\w.-]+\/)*$/, "empty, or path segments of letters, digits, _ . - (not . or ..) each ending in '/'").default(''),
     S3_ACCESS_KEY_ID: z.string().min(1).optional(),
     S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
     S3_FORCE_PATH_STYLE: flag().default(false),

@@ -81,7 +81,7 @@ export function composeApi(config: Config, logger: Logger): ApiContext {
     }, fanOut),
     uploads: config.uploads,
     uploadStore: ports.files.uploads,
-    directUploads: createDirectUploadStore(ports.redis, { prefix: config.redis.prefix }),
+    directUploads: createDirectUploadStore(ports.redis, { prefix: config.redis.prefix, pendingTtlMs: config.http.requestTimeoutMs + REQUEST_CLAIM_MARGIN_MS }),
     urls: config.urls,
     maxVariants: config.transform.maxVariants,
     corsOrigin: config.http.corsOrigin,

@@ -30,23 +30,39 @@ export interface DirectUploadStore {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    claimDirectUpload(session: string, claim: string): Result<CompletionClaim, Context>;
+    claimDirectUpload(session: string, claim: string, pendingTtlMs: number): Result<CompletionClaim, Context>;
+    keepDirectUploadClaim(session: string, claim: string): Result<number, Context>;
   }
 }
 
-// The claim lives exactly as long as the session it claims. One script, so two completions never both claim.
+// One script, so two completions never both claim. A claim lasts a request's time at most (an
+// API killed mid-completion must not lock the session for its whole life) until kept below.
 const CLAIM = `
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl <= 0 then return 'missing' end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ttl) then return 'claimed' end
+if redis.call('SET', KEYS[2], '1', 'NX', 'PX', math.min(ttl, tonumber(ARGV[1]))) then return 'claimed' end
 return 'taken'
 `;
 
-export function createDirectUploadStore(redis: RedisClient, options: { readonly prefix: string }): DirectUploadStore {
+// Once queued, the claim lives exactly as long as the session it claims.
+const KEEP = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+return ttl
+`;
+
+export interface DirectUploadStoreOptions {
+  readonly prefix: string;
+  /** How long a completion under way holds its claim: longer than any completion takes. */
+  readonly pendingTtlMs: number;
+}
+
+export function createDirectUploadStore(redis: RedisClient, options: DirectUploadStoreOptions): DirectUploadStore {
   const key = (uploadId: string) => directUploadKey(options.prefix, uploadId);
   const claimKey = (uploadId: string) => `${key(uploadId)}:claim`;
   const fileKeys = (session: DirectUploadSession) => session.files.map((f) => directUploadFileKey(options.prefix, f.fileId));
   redis.defineCommand('claimDirectUpload', { numberOfKeys: 2, lua: CLAIM });
+  redis.defineCommand('keepDirectUploadClaim', { numberOfKeys: 2, lua: KEEP });
   return {
     async create(session, ttlMs) {
       const multi = redis.multi().set(key(session.uploadId), JSON.stringify(session), 'PX', ttlMs);
@@ -57,9 +73,12 @@ export function createDirectUploadStore(redis: RedisClient, options: { readonly 
       const text = await redis.get(key(uploadId));
       return text === null ? undefined : DirectUploadSession.parse(JSON.parse(text));
     },
-    claim: (uploadId) => redis.claimDirectUpload(key(uploadId), claimKey(uploadId)),
+    claim: (uploadId) => redis.claimDirectUpload(key(uploadId), claimKey(uploadId), options.pendingTtlMs),
     release: (uploadId) => redis.del(claimKey(uploadId)).then(() => undefined),
-    completed: (session) => redis.del(...fileKeys(session)).then(() => undefined),
+    async completed(session) {
+      await redis.keepDirectUploadClaim(key(session.uploadId), claimKey(session.uploadId));
+      await redis.del(...fileKeys(session));
+    },
     drop: (session) => redis.del(key(session.uploadId), claimKey(session.uploadId), ...fileKeys(session)).then(() => undefined),
   };
 }

@@ -181,7 +181,11 @@ export function createUploadReceiver(field: string, maxCount: number, limits: Up
   };
 }
 
-/** Removes stored uploads of a request that was not accepted after all. */
+/**
+ * Removes stored uploads of a request that was not accepted after all. A file the store fails
+ * to remove (a bucket away for a moment) is an orphan no job names, left to the workers' orphan
+ * sweep: the caller answers the refusal, not the removal's error.
+ */
 export async function discardUploads(store: FileStore, uploads: readonly StoredUpload[]): Promise<void> {
-  await Promise.all(uploads.map((u) => store.remove(u.storedName)));
+  await Promise.all(uploads.map((u) => store.remove(u.storedName).catch(() => undefined)));
 }

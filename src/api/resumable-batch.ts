@@ -7,7 +7,7 @@ import type { EnqueuedBatch } from '../queue/enqueue-batch';
 import type { FileStore } from '../storage/file-store';
 import { HttpError } from './errors';
 import type { ResumableStore } from './resumable-store';
-import type { UploadClaims } from './upload-claims';
+import { claimIdsOf, type UploadClaims } from './upload-claims';
 
 /** What completing tus uploads into a batch works with. */
 export interface ResumableDeps {
@@ -38,7 +38,8 @@ export async function submitResumableBatch(
   schedule: ScheduleRequest,
 ): Promise<EnqueuedBatch> {
   const { store, claims, uploads, limits } = deps.resumable;
-  const token = await claims.claim(ids);
+  const claimed = claimIdsOf(ids, submitter.owner);
+  const token = await claims.claim(claimed);
   if (token === undefined) throw new HttpError('UPLOAD_ALREADY_USED', `One of the uploads (${ids.join(', ')}) is already in a batch, or being completed by another request; each upload joins one batch`);
   const imported: string[] = [];
   try {
@@ -56,12 +57,14 @@ export async function submitResumableBatch(
     deps.metrics?.acceptFiles(images.map((image) => image.size));
     // Queued: the copies are the uploads now. Confirmed before the tus uploads go, so an API
     // killed in between leaves uploads that are still claimed (and swept at their expiry).
-    await claims.confirm(ids, token).catch(() => undefined);
+    await claims.confirm(claimed, token).catch(() => undefined);
     await Promise.all(ids.map((id) => store.remove(id))).catch(() => undefined);
     return batch;
   } catch (err) {
-    await Promise.all(imported.map((name) => uploads.remove(name)));
-    await claims.release(ids, token).catch(() => undefined);
+    // A copy that cannot be removed now (the bucket down) is an orphan no job names, which the
+    // workers' orphan sweep removes; it must not keep the claims, or the retry would be refused.
+    await Promise.all(imported.map((name) => uploads.remove(name).catch(() => undefined)));
+    await claims.release(claimed, token).catch(() => undefined);
     throw err;
   }
 }

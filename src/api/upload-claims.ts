@@ -43,6 +43,16 @@ end
 return 1
 `;
 
+/**
+ * What `owner` claims for `ids`: claims are per API key, so another key's attempt on an upload
+ * (refused afterwards as UPLOAD_NOT_FOUND) never holds, nor finds held, the owner's claim; a 409
+ * would tell it the upload exists. Two keys cannot both queue one upload: only its owner passes
+ * the check that follows the claim.
+ */
+export function claimIdsOf(ids: readonly string[], owner: string | undefined): string[] {
+  return owner === undefined ? [...ids] : ids.map((id) => `${owner}:${id}`);
+}
+
 /** Claims in Redis: keys set only where absent, in one script, holding the claiming request's token. */
 export function createUploadClaims(redis: RedisClient, options: UploadClaimOptions): UploadClaims {
   const keysOf = (ids: readonly string[]) => ids.map((id) => `${options.prefix}:resumable-claim:${id}`);

@@ -38,19 +38,20 @@ async function checkOne(store: FileStore, upload: UncheckedUpload, limits: Store
   return { storedName, originalName, size, type, declaredSize };
 }
 
+const isRefusal = (outcome: PromiseSettledResult<IncomingImage> | undefined) => outcome?.status === 'rejected' && outcome.reason instanceof AppError;
+
 /**
  * The checks a multipart upload gets while it streams in (size, magic bytes, declared pixels),
  * for files that reached `store` some other way, read with ranged reads. All or nothing: every
  * refused file is removed from `store` and the first refusal is thrown; the accepted ones stay.
+ * A file that could not be read (the store unreachable, an I/O error) is not refused: it stays,
+ * so the caller can try again, and its error is thrown when nothing was refused.
  */
 export async function checkStoredUploads(store: FileStore, uploads: readonly UncheckedUpload[], limits: StoredUploadLimits): Promise<IncomingImage[]> {
   const outcomes = await Promise.allSettled(uploads.map((upload) => checkOne(store, upload, limits)));
-  const refused = uploads.filter((_, i) => outcomes[i]?.status === 'rejected');
+  const refused = uploads.filter((_, i) => isRefusal(outcomes[i]));
   await Promise.all(refused.map((upload) => store.remove(upload.storedName)));
-  const images: IncomingImage[] = [];
-  for (const outcome of outcomes) {
-    if (outcome.status === 'rejected') throw outcome.reason;
-    images.push(outcome.value);
-  }
-  return images;
+  const failed = outcomes.find(isRefusal) ?? outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failed?.status === 'rejected') throw failed.reason;
+  return outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
 }

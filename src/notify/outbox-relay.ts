@@ -30,7 +30,7 @@ export async function relayOutbox(deps: RelayDeps, max = 100): Promise<number> {
     const parsed = OutboxEntry.safeParse(parseJson(text));
     if (parsed.success) {
       const job = await webhookJobOf(parsed.data, deps).catch((err: unknown) => {
-        if (!(err instanceof ZodError || err instanceof CorruptBatchError)) throw err; // RedisClient trouble: the entry stays for the next run
+        if (!(err instanceof ZodError || err instanceof CorruptBatchError)) throw err; // Redis trouble: the entry stays for the next run
         deps.logger.error({ webhookId: parsed.data.id, err }, 'webhook event dropped: its batch record is malformed');
         return undefined;
       });

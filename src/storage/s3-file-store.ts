@@ -27,6 +27,9 @@ export interface S3Settings {
   readonly urlTtlSeconds: number;
 }
 
+/** How long /readyz waits for HeadBucket; Redis's check is bounded by the producer's 2 s command timeout. */
+const PROBE_TIMEOUT_MS = 3000;
+
 /** Retention counts an object's age from this, when keepFrom set it (an object's LastModified cannot be set). */
 const KEEP_FROM = 'keep-from';
 
@@ -157,7 +160,9 @@ export function createS3FileStore(client: S3Client, options: { readonly bucket: 
       call(`keep ${name}`, () =>
         client.send(new CopyObjectCommand({ Bucket, Key: keyOf(name), CopySource: `${Bucket}/${keyOf(name).split('/').map(encodeURIComponent).join('/')}`, MetadataDirective: 'REPLACE', Metadata: { [KEEP_FROM]: String(Math.round(ms)) } })),
       ).then(() => undefined),
-    probe: () => call('head bucket', () => client.send(new HeadBucketCommand({ Bucket }))).then(() => undefined),
+    // Bounded: a bucket that accepts connections but does not answer would hold /readyz for the
+    // SDK's request timeout on each of its attempts (minutes), past any probe's own timeout.
+    probe: () => call('head bucket', () => client.send(new HeadBucketCommand({ Bucket }), { abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) })).then(() => undefined),
     signGet: (name, response) =>
       signed.url('GET', keyOf(name), { query: { 'response-content-type': response.contentType, 'response-content-disposition': response.contentDisposition }, expiresIn: urlTtlSeconds }),
     async signPut(name, file) {

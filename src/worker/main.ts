@@ -15,8 +15,7 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-worker', format: config.logFormat });
   // With a bucket the process keeps no files at all.
   if (config.storage.driver === 'local') {
-    // With a bucket the process keeps no files at all.
-  if (config.storage.driver === 'local') mkdirSync(config.uploads.dir, { recursive: true });
+    mkdirSync(config.uploads.dir, { recursive: true });
     mkdirSync(config.processedDir, { recursive: true });
   }
 

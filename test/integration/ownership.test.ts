@@ -74,6 +74,9 @@ describe('ownership: a batch and everything under it belong to the key that made
     await stack.request.head(url).set(as(alice)).set('Tus-Resumable', '1.0.0').expect(200);
     expect((await stack.request.post('/uploads/tus/complete').set(as(bob)).send({ uploadIds: [uploadId] }).expect(404)).body.code).toBe('UPLOAD_NOT_FOUND');
     const batch = await stack.request.post('/uploads/tus/complete').set(as(alice)).send({ uploadIds: [uploadId] }).expect(202);
+    // Completed: still 404 for the other key (not 409, which would tell it the upload existed).
+    expect((await stack.request.post('/uploads/tus/complete').set(as(bob)).send({ uploadIds: [uploadId] }).expect(404)).body.code).toBe('UPLOAD_NOT_FOUND');
+    expect((await stack.request.post('/uploads/tus/complete').set(as(alice)).send({ uploadIds: [uploadId] }).expect(409)).body.code).toBe('UPLOAD_ALREADY_USED');
     expect((await stack.request.get(batch.body.statusUrl).set(as(bob)).expect(404)).body.code).toBe('BATCH_NOT_FOUND');
     await stack.request.get(batch.body.statusUrl).set(as(alice)).expect(200);
   });

@@ -1,6 +1,9 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
+import supertest from 'supertest';
+import { createApp } from '../../src/api/app';
+import { StorageUnavailableError } from '../../src/storage/storage-unavailable';
 import { fixtures } from '../fixtures/images';
 import { startStack, waitFor, type TestStack } from '../helpers/stack';
 
@@ -62,5 +65,21 @@ describe('POST /process-images → worker → GET /batches/:batchId', () => {
     expect((await sharp(image.body as Buffer).metadata()).height).toBe(job.result.height);
     // The upload is removed once its job completed.
     await waitFor(async () => readdirSync(stack.world.uploadDir).length === 0, { what: 'uploads removed' });
+  });
+});
+
+describe('POST /process-images refused while its files cannot be removed', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.stop());
+
+  it('answers the refusal (400 UNKNOWN_PRESET), not the removal\'s 503, when the store fails to remove the stored files', async () => {
+    const store = stack.api.deps.uploadStore;
+    const failing = { ...store, remove: () => Promise.reject(new StorageUnavailableError('delete: the bucket is unreachable')) };
+    const app = createApp({ ...stack.api.deps, uploadStore: failing });
+    const res = await supertest(app).post('/process-images').field('preset', 'no-such-preset').attach('images', fixtures.rgbaPng).expect(400);
+    expect(res.body.code).toBe('UNKNOWN_PRESET');
   });
 });

@@ -44,4 +44,15 @@ describe('checkStoredUploads', () => {
     expect(existsSync(path.join(dir, 'bad'))).toBe(false);
     expect(existsSync(path.join(dir, 'good'))).toBe(true);
   });
+
+  it('keeps a file it could not read (an I/O error, not a refusal) and rejects with that error', async () => {
+    const local = createLocalFileStore(dir);
+    const failure = Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' });
+    const store = { ...local, readHead: (name: string, bytes: number) => (name === 'unread' ? Promise.reject(failure) : local.readHead(name, bytes)) };
+    const good = stored('good', readFileSync(fixtures.smallPhotoJpeg));
+    const unread = stored('unread', readFileSync(fixtures.smallPhotoJpeg));
+    await expect(checkStoredUploads(store, [good, unread], LIMITS)).rejects.toBe(failure);
+    expect(existsSync(path.join(dir, 'unread'))).toBe(true);
+    expect(existsSync(path.join(dir, 'good'))).toBe(true);
+  });
 });

@@ -56,6 +56,9 @@ describe('loadConfig', () => {
       ['a bucket name S3 refuses', { ...s3, S3_BUCKET: 'Images_1' }, /^S3_BUCKET: a bucket name/],
       ['an endpoint that is not http(s)', { ...s3, S3_ENDPOINT: 'ftp://minio' }, /^S3_ENDPOINT: /],
       ['a prefix without its closing slash', { ...s3, S3_PREFIX: 'imgflow' }, /^S3_PREFIX: /],
+      // A URL resolves . and .. segments away: a signed URL's path would no longer be the one signed.
+      ['a prefix with a .. segment', { ...s3, S3_PREFIX: 'imgflow/../' }, /^S3_PREFIX: /],
+      ['a prefix with a . segment', { ...s3, S3_PREFIX: './' }, /^S3_PREFIX: /],
       ['a TTL over S3\'s 7 days', { ...s3, S3_URL_TTL_S: '604801' }, /^S3_URL_TTL_S: /],
       ['a flag that is not true or false', { ...s3, S3_FORCE_PATH_STYLE: 'yes' }, /^S3_FORCE_PATH_STYLE: /],
       ['a key id without its secret', { ...s3, S3_ACCESS_KEY_ID: 'key' }, /^S3_SECRET_ACCESS_KEY: .*go together/],
