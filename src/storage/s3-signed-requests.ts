@@ -42,8 +42,11 @@ export class ObjectReadError extends Error {
   constructor(
     readonly status: number,
     key: string,
+    /** S3's error code, as the SDK names its errors (NoSuchBucket…). */
+    code?: string,
   ) {
-    super(`GET ${key} answered ${status}`);
+    super(`GET ${key} answered ${status}${code ? ` ${code}` : ''}`);
+    this.name = code ?? 'ObjectReadError';
   }
 }
 
@@ -117,7 +120,12 @@ export function createS3SignedRequests(client: S3Client, bucket: string): S3Sign
       // The range is not signed: the signature covers the object, any part of it may be read.
       const body = await get(target, agents, { range: `bytes=0-${bytes - 1}` });
       const { statusCode = 0, headers } = body;
-      if (statusCode === 404) return drained(body, undefined);
+      if (statusCode === 404) {
+        // A missing bucket is the store's fault, not a file not uploaded yet.
+        const code = /<Code>([^<]+)<\/Code>/.exec((await readUpTo(body, 4096, true)).toString())?.[1];
+        if (code === 'NoSuchBucket') throw new ObjectReadError(statusCode, key, code);
+        return undefined;
+      }
       // No byte 0 to serve: S3 answers 416 to any range of an empty object.
       if (statusCode === 416) return drained(body, { start: Buffer.alloc(0), size: 0 });
       if (statusCode !== 200 && statusCode !== 206) return drained(body, Promise.reject(new ObjectReadError(statusCode, key)));
@@ -133,11 +141,17 @@ export function createS3SignedRequests(client: S3Client, bucket: string): S3Sign
 function get(target: URL, agents: Record<'http:' | 'https:', http.Agent>, headers: Record<string, string>): Promise<IncomingMessage> {
   const agent = agents[target.protocol as 'http:' | 'https:'];
   if (!agent) return Promise.reject(new Error(`Expected an http: or https: endpoint but the bucket is at ${target.origin}`));
-  return new Promise((resolve, reject) => {
-    const request = (target.protocol === 'https:' ? https : http).get(target, { agent, headers, timeout: READ_TIMEOUT_MS }, resolve);
-    request.once('timeout', () => request.destroy(new Error(`GET ${target.pathname}: no answer within ${READ_TIMEOUT_MS} ms`)));
-    request.once('error', reject);
-  });
+  const once = (retry: boolean) =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const request = (target.protocol === 'https:' ? https : http).get(target, { agent, headers, timeout: READ_TIMEOUT_MS }, resolve);
+      request.once('timeout', () => request.destroy(new Error(`GET ${target.pathname}: no answer within ${READ_TIMEOUT_MS} ms`)));
+      request.once('error', (err: NodeJS.ErrnoException) => {
+        // A kept-alive connection the store closed as it was reused: Node's advice is to retry once.
+        if (retry && request.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE')) resolve(once(false));
+        else reject(err);
+      });
+    });
+  return once(true);
 }
 
 const READ_TIMEOUT_MS = 10_000;

@@ -132,7 +132,7 @@ describe('the s3 file store', () => {
   it('reports an unreachable bucket as StorageUnavailableError on every operation, and works again once it is back', async () => {
     await s3.pause();
     try {
-      for (const attempt of [store().probe(), store().read('a'), store().stat('a'), store().write('f', bytes), store().write('g', Readable.from([bytes])), store().remove('a')]) {
+      for (const attempt of [store().probe(), store().read('a'), store().readHead('a', 10), store().stat('a'), store().write('f', bytes), store().write('g', Readable.from([bytes])), store().remove('a')]) {
         const err: unknown = await attempt.then(() => undefined, (e: unknown) => e);
         expect(isStorageUnavailable(err)).toBe(true);
       }
@@ -141,5 +141,15 @@ describe('the s3 file store', () => {
     }
     await expect(store().probe()).resolves.toBeUndefined();
     expect(await store().stat('f')).toBeUndefined();
+  });
+
+  it('reads the head of a file in a bucket that is not there as the store\'s fault, not as a missing file', async () => {
+    const client = createS3Client({ endpoint: s3.endpoint, region: 'us-east-1', bucket: 'no-such-bucket', prefix: '', accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER', forcePathStyle: true, urlTtlSeconds: ttl });
+    try {
+      const err: unknown = await createS3FileStore(client, { bucket: 'no-such-bucket', keyPrefix: 'p/', urlTtlSeconds: ttl }).readHead('a', 10).then(() => undefined, (e: unknown) => e);
+      expect(isStorageUnavailable(err)).toBe(true);
+    } finally {
+      client.destroy();
+    }
   });
 });
