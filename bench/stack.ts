@@ -109,11 +109,13 @@ export interface WorkerLaunch {
   readonly nice?: number;
   /** Extra environment: WORKER_CONCURRENCY, LD_PRELOAD, MALLOC_ARENA_MAX… */
   readonly env?: Record<string, string>;
+  /** Options Node refuses in NODE_OPTIONS (--cpu-prof). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** `node dist/worker/main.js`; resolves once the worker is registered with Redis and waiting for jobs. */
 export async function startWorker(group: ProcessGroup, world: ServiceWorld, inspector: Inspector, launch: WorkerLaunch = {}, name = 'worker'): Promise<ManagedProcess> {
-  const node = [process.execPath, path.join(REPO, 'dist/worker/main.js')];
+  const node = [process.execPath, ...(launch.nodeArgs ?? []), path.join(REPO, 'dist/worker/main.js')];
   // nice execs node in place, so the pid we track is the worker's own.
   const [command, ...args] = launch.nice ? ['nice', '-n', String(launch.nice), ...node] : node;
   const before = await inspector.queue.getWorkersCount();

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { access, link, open, readdir, readFile, rename, rm, stat, utimes } from 'node:fs/promises';
+import { createReadStream, writeFileSync } from 'node:fs';
+import { access, link, open, readdir, readFile, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { isErrno } from '../errno';
 import { readFileStart } from '../pipeline';
@@ -62,9 +61,20 @@ export function createLocalFileStore(dir: string): LocalFileStore {
       // Unique per call: two runs of one job (a stalled one and its retry, in containers that
       // are all pid 1) must not write the same temporary file. The rename makes it atomic.
       const tmp = `${target}.${randomUUID()}.tmp`;
+      if (Buffer.isBuffer(data)) {
+        // An output, whole already: one write, without a stream's machinery around it.
+        try {
+          writeFileSync(tmp, data, { flag: 'wx' });
+          await rename(tmp, target);
+        } catch (err) {
+          await rm(tmp, { force: true }).catch(() => undefined);
+          throw err;
+        }
+        return;
+      }
       const out = createSyncFileWriter(tmp);
       try {
-        await pipeline(Buffer.isBuffer(data) ? Readable.from([data]) : data, out);
+        await pipeline(data, out);
         await rename(tmp, target);
       } catch (err) {
         // pipeline can reject (a stream cut off) before `out` has opened the file; removing it
@@ -90,7 +100,8 @@ export function createLocalFileStore(dir: string): LocalFileStore {
         if (info?.isFile()) yield { name, size: info.size, modifiedMs: info.mtimeMs };
       }
     },
-    remove: (name) => rm(pathOf(name), { force: true }),
+    // One unlink: rm walks the path first (an lstat, then the unlink), a second trip to the threadpool per job.
+    remove: (name) => unlink(pathOf(name)).catch((err: unknown) => (isErrno(err, 'ENOENT') ? undefined : Promise.reject(err))),
     keepFrom: (name, ms) => utimes(pathOf(name), new Date(), new Date(ms)),
     probe: () => access(dir),
   };
