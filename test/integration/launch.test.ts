@@ -123,8 +123,9 @@ async function poll<T>(check: () => Promise<T | undefined>, what: string, run: L
   }
 }
 
+// Ready, not just alive: an upload before the API's Redis connection is up answers 503.
 const waitForApi = (run: Launched) =>
-  poll(async () => ((await fetch(`${run.baseUrl}/healthz`)).ok && run.pids().worker ? true : undefined), 'the API and the worker', run);
+  poll(async () => ((await fetch(`${run.baseUrl}/readyz`)).ok && run.pids().worker ? true : undefined), 'the API and the worker', run);
 
 afterAll(async () => {
   for (const run of launched) {
