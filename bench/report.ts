@@ -299,6 +299,8 @@ function drainSection(r: BenchResults): string[] {
       f(d.cpuMsPerImage.worker, 1),
       f(d.cpuMsPerImage.redis, 2),
       f(d.cpuMsPerImage.api, 2),
+      // CPU time per image is steadier than images/s when other processes share the cores.
+      same ? f(same.cpuMsPerImage / serviceCpu(d.cpuMsPerImage), 2) : '–',
       f(d.workerPeakRssMB, 0),
       f(d.otherCores, 2),
     ];
@@ -308,7 +310,7 @@ function drainSection(r: BenchResults): string[] {
     '',
     'Each drain runs right after a run of the Sharp limit at its best setting ("adjacent limit"), so both see the same machine; medians over the pairs (min–max of images/s in brackets). Drain time runs from the first job taken to the last one finished (the worker’s own timestamps in Redis); "with start-up" adds spawning Node and connecting.',
     '',
-    table(['worker', 'done', 'drain s', 'images/s', '× adjacent limit (its img/s)', '× limit table', '× limit table, same in-flight', 'with start-up s', 'worker CPU ms/img', 'Redis CPU ms/img', 'API CPU ms/img', 'worker peak RSS MB', 'other load'], rows),
+    table(['worker', 'done', 'drain s', 'images/s', '× adjacent limit (its img/s)', '× limit table', '× limit table, same in-flight', 'with start-up s', 'worker CPU ms/img', 'Redis CPU ms/img', 'API CPU ms/img', '× limit by CPU, same in-flight', 'worker peak RSS MB', 'other load'], rows),
   ];
 }
 
