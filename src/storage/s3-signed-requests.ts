@@ -2,15 +2,16 @@ import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl, S3RequestPresigner } from '@aws-sdk/s3-request-presigner';
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
+import type { FileHead } from './file-store';
 
 /**
  * The calls made once per uploaded file (a presigned PUT or GET, the ranged read that checks a
  * direct upload) with the SDK's own presigner, skipping the command stack: a command costs
  * about 2 ms of CPU on this machine (endpoint rules, schema serde, middleware, retries), twice
  * the API's whole budget per direct upload, and the SDK's HTTP handler another 0.4 ms (its
- * timers) over node:http's 0.6 ms for the GET itself. What the stack would decide once, where the bucket lives and which region signs, is
- * learnt once from one presigned URL the SDK makes (path or virtual-hosted style, custom
- * endpoints, FIPS and dual-stack settings alike).
+ * timers) over node:http's 0.6 ms for the GET itself. What the stack would decide once (where
+ * the bucket lives, which region signs) is learnt once from one presigned URL the SDK makes:
+ * path or virtual-hosted style, custom endpoints, FIPS and dual-stack settings alike.
  */
 
 interface SignableRequest {
@@ -31,12 +32,6 @@ export interface SignedOptions {
   readonly expiresIn: number;
 }
 
-/** An object's first bytes and whole size. */
-export interface ObjectHead {
-  readonly start: Buffer;
-  readonly size: number;
-}
-
 /** A ranged read's answer that is not the object: its status, for the store's error mapping. */
 export class ObjectReadError extends Error {
   constructor(
@@ -54,7 +49,7 @@ export interface S3SignedRequests {
   /** A URL that performs `method` on `key` until `expiresIn` seconds from now. */
   url(method: 'GET' | 'PUT', key: string, options: SignedOptions): Promise<string>;
   /** The first `bytes` bytes of `key` and its size, in one ranged GET; undefined when there is no such object. */
-  readHead(key: string, bytes: number): Promise<ObjectHead | undefined>;
+  readHead(key: string, bytes: number): Promise<FileHead | undefined>;
 }
 
 const PROBE_KEY = 'imgflow-signing-probe';
@@ -100,8 +95,7 @@ export function createS3SignedRequests(client: S3Client, bucket: string): S3Sign
       query: { ...options.query },
     };
     const signableHeaders = new Set(Object.keys(options.headers ?? {}).map((h) => h.toLowerCase()));
-    const signed = (await presigner.presign(request, { expiresIn: options.expiresIn, signableHeaders })) as SignableRequest;
-    return { ...signed, headers: { ...signed.headers } };
+    return (await presigner.presign(request, { expiresIn: options.expiresIn, signableHeaders })) as SignableRequest;
   }
 
   async function url(method: string, key: string, options: SignedOptions): Promise<URL> {
