@@ -12,7 +12,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { FileStore } from './file-store';
-import { createS3SignedRequests, ObjectReadError } from './s3-signed-requests';
+import { createS3SignedRequests, ObjectReadError, type S3SignedRequests } from './s3-signed-requests';
 import { StorageUnavailableError } from './storage-unavailable';
 
 export interface S3Settings {
@@ -84,9 +84,10 @@ async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** A FileStore over keys `${keyPrefix}${name}` in one bucket. */
-export function createS3FileStore(client: S3Client, options: { readonly bucket: string; readonly keyPrefix: string; readonly urlTtlSeconds: number }): FileStore {
+/** `signed`: the bucket's signed requests, shared by its stores (one learning of the bucket's URL, one pool); made here when absent. */
+export function createS3FileStore(client: S3Client, options: { readonly bucket: string; readonly keyPrefix: string; readonly urlTtlSeconds: number; readonly signed?: S3SignedRequests }): FileStore {
   const { bucket: Bucket, keyPrefix, urlTtlSeconds } = options;
-  const signed = createS3SignedRequests(client, Bucket);
+  const signed = options.signed ?? createS3SignedRequests(client, Bucket);
   const keyOf = (name: string) => {
     if (name === '' || name.includes('/') || name.startsWith('.')) throw new Error(`Expected a plain file name but received ${JSON.stringify(name)}`);
     return `${keyPrefix}${name}`;

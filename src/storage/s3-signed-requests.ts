@@ -50,6 +50,8 @@ export interface S3SignedRequests {
   url(method: 'GET' | 'PUT', key: string, options: SignedOptions): Promise<string>;
   /** The first `bytes` bytes of `key` and its size, in one ranged GET; undefined when there is no such object. */
   readHead(key: string, bytes: number): Promise<FileHead | undefined>;
+  /** Closes the kept-alive connections of the ranged reads. */
+  destroy(): void;
 }
 
 const PROBE_KEY = 'imgflow-signing-probe';
@@ -108,6 +110,7 @@ export function createS3SignedRequests(client: S3Client, bucket: string): S3Sign
   }
 
   return {
+    destroy: () => Object.values(agents).forEach((agent) => agent.destroy()),
     url: async (method, key, options) => (await url(method, key, options)).toString(),
     async readHead(key, bytes) {
       const target = await url('GET', key, { expiresIn: 60 });
