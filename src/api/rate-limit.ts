@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { clientKeyOf } from '../core/imgflow';
 import type { RedisClient } from '../queue/redis-target';
 import { isPublic, submitterOf } from './api-key-auth';
 import { HttpError } from './errors';
@@ -29,9 +30,8 @@ export function rateLimit(options: { redis: RedisClient; prefix: string; request
   const policy = { name: 'requests', quota: options.requestsPerMin, windowSeconds: WINDOW_SECONDS };
   return async (req, res, next) => {
     if (isPublic(req)) return next();
-    const { owner, address } = submitterOf(req, res);
     try {
-      const state = await limiter.consume(owner === undefined ? `address:${address}` : `key:${owner}`);
+      const state = await limiter.consume(clientKeyOf(submitterOf(req, res)));
       res.set(limitHeaders(policy, state.remainingPoints, state.msBeforeNext / 1000));
     } catch (err) {
       if (err instanceof RateLimiterRes) {

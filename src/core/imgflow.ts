@@ -137,13 +137,16 @@ function callbackOf(request: BatchRequest, webhooks: ImgflowOptions['webhooks'])
   }
 }
 
-/** `events`: the process's one reader of the image queue's event stream, which every watch shares. */
+/** Who a limit counts against: the API key, or the address of a keyless client. The rate limit and the queued-files quota share it. */
+export const clientKeyOf = (submitter: Submitter) => (submitter.owner === undefined ? `address:${submitter.address}` : `key:${submitter.owner}`);
+
 /** Whose count a submission adds to, or none when there is no limit (a count nobody reads would only drift). */
-export function quotaOf(submitter: Submitter, maxQueuedFiles: number): QueuedFilesQuota | undefined {
+function quotaOf(submitter: Submitter, maxQueuedFiles: number): QueuedFilesQuota | undefined {
   if (maxQueuedFiles === 0) return undefined;
-  return { holder: submitter.owner === undefined ? `address:${submitter.address}` : `key:${submitter.owner}`, max: maxQueuedFiles };
+  return { holder: clientKeyOf(submitter), max: maxQueuedFiles };
 }
 
+/** `events`: the process's one reader of the image queue's event stream, which every watch shares. */
 export function createImgflow(ports: Ports, options: ImgflowOptions, events: EventFanOut): Imgflow {
   const { queue, batches, batchIndex, deadLetters, redis, files, webhooks } = ports;
 
