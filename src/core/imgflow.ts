@@ -159,9 +159,8 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
   };
 
   const getBatch = async (owner: Owner, batchId: string): Promise<BatchStatusView> => {
-    // The owner is checked before the batch is read, so another key's request costs one HGET and reads nothing.
-    const found = owner === undefined || (await batches.ownerOf(batchId))?.owner === owner;
-    const batch = found ? await readBatchStatus(queue, batches, batchId) : undefined;
+    // The owner is checked on the record itself, before any of the batch's jobs is read.
+    const batch = await readBatchStatus(queue, batches, batchId, { ownedBy: owner });
     if (!batch) throw new AppError('BATCH_NOT_FOUND', `No batch ${batchId}; batches are kept for a limited time`);
     return batch;
   };

@@ -87,11 +87,13 @@ export async function readJobStatus(queue: ImageQueue, jobId: string): Promise<J
 
 /**
  * A batch's status from its stored record; only files still in flight are looked up in the
- * queue, so the cost is bounded by the batch's size, never by the queue's history.
+ * queue, so the cost is bounded by the batch's size, never by the queue's history. With
+ * `ownedBy`, another owner's batch is undefined, as a missing one, and no job of it is read.
  */
-export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, batchId: string, now = Date.now()): Promise<BatchStatusView | undefined> {
+export async function readBatchStatus(queue: ImageQueue, batches: BatchStore, batchId: string, options: { readonly ownedBy?: string | undefined; readonly now?: number } = {}): Promise<BatchStatusView | undefined> {
+  const { ownedBy, now = Date.now() } = options;
   const batch = await batches.get(batchId);
-  if (!batch) return undefined;
+  if (!batch || (ownedBy !== undefined && batch.owner !== ownedBy)) return undefined;
   const files = await Promise.all(
     batch.files.map(async ({ jobId, originalName, line, row }): Promise<FileStatus> => {
       const input = { ...(line === undefined ? {} : { line }), ...(row === undefined ? {} : { row }) };
