@@ -96,6 +96,14 @@ describe.each(['local', 's3'])('the %s file store', (driver) => {
 // so the read hangs (S3 answers 416, which readStart turns into no bytes). Uploads never store an
 // empty file, and a direct upload's size is checked before its first bytes are read.
 describe('the local file store', () => {
+  it('rejects a write, buffer or stream, into a directory that is gone with its ENOENT', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'imgflow-store-gone-'));
+    const store = createLocalFileStore(path.join(dir, 'missing'));
+    await expect(store.write('x', bytes)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(store.write('y', Readable.from([bytes]))).rejects.toMatchObject({ code: 'ENOENT' });
+    removeDir(dir);
+  });
+
   it('reads nothing from the start of an empty file', async () => {
     const store = stores.local as FileStore;
     await store.write('empty', Buffer.alloc(0));
