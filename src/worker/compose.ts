@@ -78,7 +78,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
     ],
     logger,
   );
-  const orphans = startOrphanUploadSweep({ store: files.uploads, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters, { toKey: (id) => directUploadFileKey(prefix, id) }] }, logger, config.retention.orphanSweepIntervalMs);
+  const orphans = startOrphanUploadSweep({ store: files.uploads, graceMs: config.retention.orphanGraceMs, redis, queues: [images, deadLetters, { toKey: (id) => directUploadFileKey(prefix, id) }], completedKey: images.toKey('completed') }, logger, config.retention.orphanSweepIntervalMs);
 
   const webhookSteps = startWebhooks(config, { redis, queue: images, batches, webhooks }, logger);
 

@@ -13,6 +13,8 @@ export interface OrphanSweepDeps {
   readonly redis: RedisClient;
   /** The image queue, the dead-letter queue and the direct uploads' file keys: a job, a letter or a live session naming the file keeps it. */
   readonly queues: readonly { toKey(id: string): string }[];
+  /** The image queue's completed set: a file whose job is in it is done with, whatever its age. */
+  readonly completedKey: string;
 }
 
 export interface OrphanSweepResult {
@@ -21,18 +23,19 @@ export interface OrphanSweepResult {
 }
 
 /**
- * Deletes uploads that no job references, such as the files of a request whose API died
- * before it enqueued them, or of a direct upload never completed. A file is referenced iff a
- * job or a dead letter has its name as id (enqueueBatch makes the job id the stored name; dead
- * letters and retries keep it), or a live direct-upload session holds its key. Checked
- * `batchSize` files per MULTI of EXISTS: one round trip each, and one snapshot, so a dead-letter
- * retry (job re-added before its letter is removed) is always seen holding one of the two.
+ * Deletes uploads no job needs: the files of a request whose API died before it enqueued them,
+ * of a direct upload never completed (both once past the grace period), and of a completed job
+ * whose worker died before it deleted the file (at once). A file is referenced iff a job or a
+ * dead letter has its name as id (enqueueBatch makes the job id the stored name; dead letters
+ * and retries keep it), or a live direct-upload session holds its key. Checked `batchSize` files
+ * per MULTI of EXISTS and ZSCORE: one round trip each, and one snapshot, so a dead-letter retry
+ * (job re-added before its letter is removed) is always seen holding one of the two.
  */
 export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now(), batchSize = 500 } = {}): Promise<OrphanSweepResult> {
   const cutoff = now - deps.graceMs;
-  const candidates: { name: string; size: number }[] = [];
+  const candidates: { name: string; size: number; pastGrace: boolean }[] = [];
   for await (const { name, size, modifiedMs } of deps.store.list()) {
-    if (STORED_NAME.test(name) && modifiedMs < cutoff) candidates.push({ name, size });
+    if (STORED_NAME.test(name)) candidates.push({ name, size, pastGrace: modifiedMs < cutoff });
   }
 
   const removed: string[] = [];
@@ -40,13 +43,15 @@ export async function sweepOrphanUploads(deps: OrphanSweepDeps, { now = Date.now
   for (let start = 0; start < candidates.length; start += batchSize) {
     const batch = candidates.slice(start, start + batchSize);
     const multi = deps.redis.multi();
-    for (const { name } of batch) multi.exists(...deps.queues.map((q) => q.toKey(name)));
+    for (const { name } of batch) multi.exists(...deps.queues.map((q) => q.toKey(name))).zscore(deps.completedKey, name);
     const replies = await multi.exec();
-    if (!replies) throw new Error('Expected EXISTS replies from the orphan-upload MULTI but it was aborted');
+    if (!replies) throw new Error('Expected EXISTS and ZSCORE replies from the orphan-upload MULTI but it was aborted');
     for (const [i, file] of batch.entries()) {
-      const [err, count] = replies[i] ?? [new Error('missing reply'), undefined];
-      if (err) throw err;
-      if (count !== 0) continue;
+      const [existsErr, references] = replies[2 * i] ?? [new Error('missing reply'), undefined];
+      const [scoreErr, completedAt] = replies[2 * i + 1] ?? [new Error('missing reply'), undefined];
+      if (existsErr ?? scoreErr) throw existsErr ?? scoreErr;
+      const orphan = completedAt !== null || (references === 0 && file.pastGrace);
+      if (!orphan) continue;
       await deps.store.remove(file.name);
       removed.push(file.name);
       bytes += file.size;

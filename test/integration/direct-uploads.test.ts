@@ -163,7 +163,7 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
 
   it('lets the orphan sweep keep a live session\'s files and remove an expired session\'s', async () => {
     const { ports, world } = { ports: stack.api.ports, world: stack.world };
-    const sweep = () => sweepOrphanUploads({ store: ports.files.uploads, graceMs: 0, redis: ports.redis, queues: [ports.queue, ports.deadLetters, { toKey: (id) => directUploadFileKey(world.prefix, id) }] });
+    const sweep = () => sweepOrphanUploads({ store: ports.files.uploads, graceMs: 0, redis: ports.redis, queues: [ports.queue, ports.deadLetters, { toKey: (id) => directUploadFileKey(world.prefix, id) }], completedKey: ports.queue.toKey('completed') });
     const live = await start([{ name: 'live.jpeg', size: photo.length, contentType: 'image/jpeg' }]);
     const expired = await start([{ name: 'gone.jpeg', size: photo.length, contentType: 'image/jpeg' }]);
     await putAll(live, [photo]);

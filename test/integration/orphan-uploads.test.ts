@@ -25,7 +25,7 @@ describe('sweepOrphanUploads', () => {
   });
   afterAll(() => stack.stop());
 
-  it('removes only uploads older than the grace period that no job and no dead letter references', async () => {
+  it('removes uploads no job, dead letter or session references once past the grace period, and a completed job\'s at once', async () => {
     const { uploadDir, config } = stack.world;
     const deps = { ...stack.api.ports, policy: stack.world.config.jobs };
     const graceMs = config.retention.orphanGraceMs;
@@ -46,12 +46,16 @@ describe('sweepOrphanUploads', () => {
       { jobId: deadLettered },
     );
     const inFlight = storeUpload(uploadDir, randomUUID(), graceMs - 60_000); // still arriving, or not yet enqueued
+    // Completed, but its worker died before deleting the file: done with, however recent.
+    const done = storeUpload(uploadDir, randomUUID(), 0);
+    await enqueueBatch(deps, [{ originalName: 'done.jpg', storedName: done, size: 1024, type: 'jpeg' }], DEFAULT_SPEC);
+    await deps.redis.zadd(deps.queue.toKey('completed'), Date.now(), done);
     const foreign = [storeUpload(uploadDir, 'notes.txt', old), storeUpload(uploadDir, '.gitkeep', old)]; // not a stored name: left to age retention
 
-    const result = await sweepOrphanUploads({ store: stack.api.ports.files.uploads, graceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters] });
+    const result = await sweepOrphanUploads({ store: stack.api.ports.files.uploads, graceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters], completedKey: deps.queue.toKey('completed') });
 
-    expect([...result.removed].sort()).toEqual([...orphans].sort());
-    expect(result.bytes).toBe(2 * 1024);
+    expect([...result.removed].sort()).toEqual([...orphans, done].sort());
+    expect(result.bytes).toBe(3 * 1024);
     expect(readdirSync(uploadDir).sort()).toEqual([queued, deadLettered, inFlight, ...foreign].sort());
   });
 
@@ -63,7 +67,7 @@ describe('sweepOrphanUploads', () => {
     const referenced = names.filter((_, i) => i % 3 === 0);
     await enqueueBatch(deps, referenced.map((storedName) => ({ originalName: 'x.jpg', storedName, size: 1024, type: 'jpeg' as const })), DEFAULT_SPEC);
 
-    const result = await sweepOrphanUploads({ store: stack.api.ports.files.uploads, graceMs: config.retention.orphanGraceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters] }, { batchSize: 100 });
+    const result = await sweepOrphanUploads({ store: stack.api.ports.files.uploads, graceMs: config.retention.orphanGraceMs, redis: deps.redis, queues: [deps.queue, deps.deadLetters], completedKey: deps.queue.toKey('completed') }, { batchSize: 100 });
 
     expect(result.removed).toHaveLength(names.length - referenced.length);
     for (const name of referenced) expect(existsSync(path.join(uploadDir, name))).toBe(true);

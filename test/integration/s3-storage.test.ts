@@ -46,8 +46,10 @@ describe('STORAGE_DRIVER=s3: an API and two workers that share only Redis and th
     for (const name of ['worker-1', 'worker-2']) {
       const m = machine(root, name);
       machines.push(m);
-      // One job at a time each: jobs stay active long enough for one to be killed mid-way.
-      workers.push(await startWorkerProcess(world, { ...m.env, WORKER_CONCURRENCY: '1', FETCH_CONCURRENCY: '1' }, m.cwd));
+      // One job at a time each: jobs stay active long enough for one to be killed mid-way. The
+      // killed one may have completed a job but not yet deleted its upload: the other's orphan
+      // sweep, every second here, removes it.
+      workers.push(await startWorkerProcess(world, { ...m.env, WORKER_CONCURRENCY: '1', FETCH_CONCURRENCY: '1', ORPHAN_SWEEP_INTERVAL_MS: '1000' }, m.cwd));
     }
   });
   afterAll(async () => {
