@@ -87,18 +87,29 @@ export function runClient(config: E2eClientConfig, pids: Readonly<Record<string,
   });
 }
 
+const clientConfig = (options: Omit<EndToEndOptions, 'pids' | 'inspector'>): E2eClientConfig => ({
+  base: options.base.href,
+  items: options.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path })),
+  filesPerRequest: options.filesPerRequest,
+  clients: options.clients,
+  pollMs: options.pollMs,
+  timeoutS: options.timeoutS,
+});
+
+/**
+ * The corpus once through, untimed, every batch followed to its end: what a service that has
+ * run a while has behind it (its hot paths compiled, its connections and scripts loaded), as
+ * the Sharp limit's own runs have.
+ */
+export async function warmUp(options: Omit<EndToEndOptions, 'pids' | 'inspector'>): Promise<void> {
+  const { result } = await runClient(clientConfig(options), {});
+  if (result.timedOut || result.completed + result.failed < result.accepted) throw new Error(`warm-up: ${result.completed + result.failed} of ${result.accepted} accepted files finished`);
+}
+
 /** Uploads the whole corpus with concurrent clients and follows every batch to the end. */
 export async function runEndToEnd(options: EndToEndOptions): Promise<EndToEndResult> {
   const { corpus } = options;
-  const config: E2eClientConfig = {
-    base: options.base.href,
-    items: corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path })),
-    filesPerRequest: options.filesPerRequest,
-    clients: options.clients,
-    pollMs: options.pollMs,
-    timeoutS: options.timeoutS,
-  };
-  const { result, cpuAtStart, meter } = await runClient(config, options.pids);
+  const { result, cpuAtStart, meter } = await runClient(clientConfig(options), options.pids);
   const otherCores = meter.otherCores();
   const services = Object.entries(options.pids).map(([name, pid]) => {
     const now = readProc(pid);

@@ -164,7 +164,7 @@ async function main(): Promise<void> {
         await runStackPhases({ options, corpus, group, dataRoot, logRoot: runDir, results, log, phase, adjacentLimit });
       }
       await phase('storage', async () => {
-        results.storage = await measureStorageCost({ group, images: options.quick ? 10 : 40, rounds: options.quick ? 1 : options.reps, log });
+        results.storage = await measureStorageCost({ group, images: options.quick ? 10 : 40, warmUpImages: options.quick ? 10 : 100, warmImages: options.quick ? 20 : 300, rounds: options.quick ? 1 : options.reps, log });
       });
     }
   } finally {

@@ -69,6 +69,8 @@ export async function compareIngest(deps: { corpus: Corpus; clients: number; fil
   const syncReceiver: number[] = [];
   const api: number[] = [];
   const other: number[] = [];
+  // Untimed: the bare receivers are warmed up each (a fresh process each time), so is the API.
+  await measureApiIngest(deps);
   for (let rep = 0; rep < deps.reps; rep++) {
     const bare = await measureBareReceiver(deps);
     const sync = await measureBareReceiver({ ...deps, writer: 'sync' });
@@ -97,6 +99,8 @@ export async function measureBareReceiver(deps: { corpus: Corpus; clients: numbe
       child.once('exit', (code) => reject(new Error(`bare receiver exited with ${code} before listening`)));
       createInterface({ input: child.stdout }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
     });
+    // Once untimed, as the API it is compared with has its hot paths compiled by then.
+    await runClient(uploadsTo(`http://127.0.0.1:${port}`, deps), {});
     const { result, cpuAtStart, meter } = await runClient(
       uploadsTo(`http://127.0.0.1:${port}`, deps),
       { receiver: server.pid },

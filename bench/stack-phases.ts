@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Corpus } from './corpus';
 import { summarizeCpuProfile } from './cpu-profile-summary';
 import { measureDrain, type DrainResult } from './drain';
-import { runEndToEnd } from './end-to-end';
+import { runEndToEnd, warmUp } from './end-to-end';
 import { measureEnqueueRate } from './enqueue-rate';
 import { measureLongRun } from './long-run';
 import type { BenchOptions, Phase } from './options';
@@ -63,6 +63,7 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
         const apiStartedAt = Date.now();
         await Promise.all([w.startApi({}, profiled ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []), w.startWorker()]);
         await ctx.phase('e2e', async () => {
+          await warmUp({ base: w.api().base, corpus, clients: options.clients, filesPerRequest: 10, pollMs: options.pollMs, timeoutS: 600 });
           results.receiver = await measureBareReceiver({ corpus, clients: options.clients, filesPerRequest: 10, group, dir: path.join(ctx.dataRoot, 'bare-receiver') });
           log(`bare receiver: ${results.receiver.cpuMsPerMB.toFixed(2)} ms CPU per MB`);
           const before = await ctx.adjacentLimit();

@@ -27,13 +27,13 @@ export function storageSection(r: BenchResults): string[] {
   return [
     '## Object storage and direct uploads (issue 9)',
     '',
-    `Each row: ${s.images} images, API CPU with no worker running (from /proc), then end to end with one worker (first byte sent to queue empty); median of ${s.rows[0]?.rounds.length ?? 0} rounds, each mode with a fresh API. The bucket is s3rver on 127.0.0.1, in the bench's own process; the floor is a separate node:http process making one presigned 64 KB ranged GET per file from the same bucket, which the API's check of a direct upload cannot do without.`,
+    `Each row, with a fresh API and no worker running: 10 images untimed, then the API's CPU (from /proc) over the next ${s.images} (**cold**: its hot paths still being compiled), ${s.warmUpImages} more untimed, and over the ${s.warmImages} after them (**warm**, the figure the targets use: a running API has compilation behind it); then end to end with one worker over ${s.images} images with one worker (first byte sent to queue empty); median of ${s.rows[0]?.rounds.length ?? 0} rounds, each mode with a fresh API. The bucket is s3rver on 127.0.0.1, in the bench's own process; the floor is a separate node:http process making one presigned 64 KB ranged GET per file from the same bucket, which the API's check of a direct upload cannot do without.`,
     '',
     table(['target', 'measured', 'goal', 'holds'], targets),
     '',
     table(
-      ['upload path', 'API CPU ms per image', 'end to end, images/s', 'rounds (API ms; images/s; other load)'],
-      s.rows.map((x) => [x.name, f(x.apiCpuMsPerImage, 2), f(x.e2eImagesPerS, 2), x.rounds.map((q) => `${f(q.apiCpuMsPerImage, 2)}; ${f(q.e2eImagesPerS, 1)}; ${f(q.otherCores, 2)}`).join(' · ')]),
+      ['upload path', 'API CPU ms per image, warm', 'cold', 'end to end, images/s', 'rounds (API ms warm, cold; images/s; other load)'],
+      s.rows.map((x) => [x.name, f(x.apiCpuMsPerImage, 2), f(x.coldApiCpuMsPerImage, 2), f(x.e2eImagesPerS, 2), x.rounds.map((q) => `${f(q.apiCpuMsPerImage, 2)}, ${f(q.coldApiCpuMsPerImage, 2)}; ${f(q.e2eImagesPerS, 1)}; ${f(q.otherCores, 2)}`).join(' · ')]),
     ),
   ];
 }
