@@ -93,7 +93,8 @@ export async function completeDirectUpload<T>(deps: DirectUploadDeps, uploadId: 
     const mismatch = session.files.findIndex((f, i) => heads[i]?.size !== f.size);
     const declared = session.files[mismatch];
     if (declared) throw new HttpError('UPLOAD_SIZE_MISMATCH', `Expected '${declared.name}' to be the ${declared.size} bytes declared but ${heads[mismatch]?.size} were uploaded`);
-    images = await checkStoredUploads(deps.store, session.files.map((f, i) => ({ storedName: f.fileId, originalName: f.name, head: heads[i] })), deps.limits);
+    // Not removing the refused files: the refusal below removes every file of the session, once.
+    images = await checkStoredUploads(deps.store, session.files.map((f, i) => ({ storedName: f.fileId, originalName: f.name, head: heads[i] })), deps.limits, { removeRefused: false });
   } catch (err) {
     const refused = err instanceof AppError || (err instanceof HttpError && err.code !== 'UPLOAD_INCOMPLETE');
     if (refused) {

@@ -64,6 +64,12 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
   const start = async (files: { name: string; size: number; contentType: string }[]) => (await stack.request.post('/uploads').send({ files }).expect(201)).body as Started;
   const stored = async (fileId: string) => stack.api.ports.files.uploads.stat(fileId);
   const jobCount = async () => Object.values(await stack.api.ports.queue.getJobCounts()).reduce((a, b) => a + b, 0);
+  /**
+   * How many DELETEs of each file's object s3rver has carried out. Not those it answered 500:
+   * two concurrent DELETEs that empty its folder race in its clean-up now and then, and the SDK
+   * retries the loser, which is one delete sent twice, not two deletes.
+   */
+  const deletesOf = (started: Started) => started.files.map((f) => s3.answered.filter((r) => r.method === 'DELETE' && r.url.includes(f.fileId) && r.status < 500).length);
 
   beforeAll(async () => {
     s3 = await startS3Server();
@@ -114,13 +120,14 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
   it.each([
     ['a file that is not an image', Buffer.from('%PDF-1.7 not an image at all, padded '.repeat(4)), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['a PNG declaring 20000x20000 pixels', pngBomb(20_000, 20_000), 422, 'TOO_MANY_PIXELS'],
-  ])('refuses %s at completion, deleting every file of the upload and queuing nothing', async (_name, bad, status, code) => {
+  ])('refuses %s at completion, deleting every file of the upload once and queuing nothing', async (_name, bad, status, code) => {
     const before = await jobCount();
     const started = await start([{ name: 'good.jpeg', size: photo.length, contentType: 'image/jpeg' }, { name: 'bad.png', size: bad.length, contentType: 'image/png' }]);
     await putAll(started, [photo, bad]);
     const res = await stack.request.post(`/uploads/${started.uploadId}/complete`).expect(status);
     expect(res.body.code).toBe(code);
     for (const file of started.files) expect(await stored(file.fileId)).toBeUndefined();
+    expect(deletesOf(started)).toEqual([1, 1]);
     expect(await jobCount()).toBe(before);
     const again = await stack.request.post(`/uploads/${started.uploadId}/complete`).expect(404);
     expect(again.body.code).toBe('UPLOAD_NOT_FOUND');
@@ -133,6 +140,7 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
     const res = await stack.request.post(`/uploads/${started.uploadId}/complete`).expect(400);
     expect(res.body.code).toBe('UPLOAD_SIZE_MISMATCH');
     expect(await stored(started.files[0]?.fileId ?? '')).toBeUndefined();
+    expect(deletesOf(started)).toEqual([1]);
   });
 
   it('answers 409 UPLOAD_INCOMPLETE while a file has not arrived, keeping the rest, and completes once it has', async () => {
