@@ -2,6 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
+import { batchAccepted, batchAcceptedResponse } from '../accept-batch';
 import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
@@ -10,7 +11,7 @@ import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempote
 import { describeAcceptedTypes } from '../../core/accepted-types';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
 import { ACCESS_ERRORS, binary, json, problemResponses } from '../openapi';
-import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';
+import { parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';
 
 const UPLOAD_ERRORS: ProblemCode[] = [
   'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'PAYLOAD_TOO_LARGE',
@@ -83,20 +84,11 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
       description: `Stores 1–${maxFiles} images of at most ${maxFileSizeBytes} bytes each and queues one job per file, all or nothing. ${accepted} Text fields \`preset\`, \`variants\` and \`options\` (before or after the files) choose the outputs; without them each file gets the \`default\` preset. \`delayMs\` or \`processAt\` schedule the batch, \`priority\` orders it among others. Answers at once; processing happens in the background. Follow the batch at \`statusUrl\` (also in \`Location\`).`,
       request: { headers: IDEMPOTENCY_DOC.request, body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ images: z.array(binary).min(1).max(maxFiles) }), encoding: UPLOAD_FIELDS_ENCODING } } } },
       responses: {
-        202: { ...json(BatchAccepted, 'Accepted: every file is queued'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } }, ...IDEMPOTENCY_DOC.replayed } },
+        202: batchAcceptedResponse('Accepted: every file is queued', IDEMPOTENCY_DOC.replayed),
         ...problemResponses(UPLOAD_ERRORS),
       },
     },
-    idempotent(deps.idempotency, async (req, res) => {
-      const { batchId, files } = await acceptBatch(deps, receiveImages, req, res, declaredFileCount(req, maxFiles));
-      const body: BatchAccepted = {
-        batchId,
-        statusUrl: `/batches/${batchId}`,
-        totalFiles: files.length,
-        jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })),
-      };
-      return { status: 202, location: body.statusUrl, body };
-    }),
+    idempotent(deps.idempotency, async (req, res) => batchAccepted(await acceptBatch(deps, receiveImages, req, res, declaredFileCount(req, maxFiles)))),
   );
 
   route(
