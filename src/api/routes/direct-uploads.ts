@@ -36,13 +36,13 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       responses: { 201: json(DirectUploadStarted, 'The session, with a URL per file'), ...problemResponses(START_ERRORS) },
     },
     async (req, res) => {
-      signingStore(deps.uploadStore);
+      const signing = signingStore(deps.uploadStore);
       await runMiddleware(parseJson, req, res);
       const parsed = DirectUploadRequest.safeParse(req.body);
       if (!parsed.success) throw new HttpError('INVALID_REQUEST', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
       // Refused before any URL is signed, as multipart refuses before the body is read.
       await deps.imgflow.checkQueuedFiles(submitterOf(req, res), parsed.data.files.length);
-      const body: DirectUploadStarted = await deps.inFlight.track(() => startDirectUpload(check, parsed.data.files, callerOf(res)));
+      const body: DirectUploadStarted = await deps.inFlight.track(() => startDirectUpload({ ...check, signing }, parsed.data.files, callerOf(res)));
       res.status(201).json(body);
     },
   );
