@@ -60,7 +60,7 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       },
     },
     async (req, res, next) => {
-      // POST /uploads/tus/complete is the resumable uploads' (mounted later, after the JSON parser).
+      // POST /uploads/tus/complete is the resumable uploads' (mounted after this router).
       if (req.params.uploadId === 'tus') return next();
       const { uploadId } = parseParams(UploadIdParams, req.params);
       signingStore(deps.uploadStore);

@@ -1,8 +1,8 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import type { RequestHandler, Response, Router } from 'express';
+import express, { type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
-import { batchAccepted, batchAcceptedResponse, jsonOptionFields } from '../accept-batch';
+import { batchAccepted, batchAcceptedResponse, jsonOptionFields, runMiddleware } from '../accept-batch';
 import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
@@ -64,10 +64,11 @@ export function tusRouter(deps: Pick<AppDeps, 'resumable'>, registry: OpenAPIReg
   return router;
 }
 
-/** POST /uploads/tus/complete: finished tus uploads into a batch. */
+/** POST /uploads/tus/complete: finished tus uploads into a batch. Mounted before the app's JSON parser: it reads its body after the idempotency check. */
 export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenAPIRegistry): Router {
   const { router, route } = documentedRouter(registry);
   const { maxFiles } = deps.resumable;
+  const parseJson = express.json({ limit: '16kb' });
   const Body = UploadFields.extend({ uploadIds: uploadIds(maxFiles), variants: z.union([z.string(), z.array(z.string())]).optional().meta({ description: 'Preset names, as an array or comma-separated: one output each. Not with `preset` or `options`.' }) });
 
   route(
@@ -82,15 +83,16 @@ export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenA
         ...problemResponses(COMPLETE_ERRORS),
       },
     },
-    idempotent(deps.idempotency, (req, res) =>
-      deps.inFlight.track(async () => {
+    idempotent(deps.idempotency, async (req, res) => {
+      await runMiddleware(parseJson, req, res);
+      return deps.inFlight.track(async () => {
         const fields = jsonOptionFields(req.body);
         const ids = uploadIds(maxFiles).safeParse(fields.uploadIds);
         if (!ids.success) throw new HttpError('INVALID_REQUEST', `uploadIds: expected 1–${maxFiles} distinct upload ids (UUIDs, the last segment of each upload URL): ${ids.error.issues.map((i) => i.message).join('; ')}`);
         const { request, schedule } = parseUploadFields(fields);
         return batchAccepted(await submitResumableBatch(deps, submitterOf(req, res), ids.data, request, schedule));
-      }),
-    ),
+      });
+    }),
   );
   return router;
 }
