@@ -161,6 +161,35 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
     await stack.request.post(`/uploads/${started.uploadId}/complete`).send({ preset: 'thumbnail', priority: 'high' }).expect(202);
   });
 
+  it('answers a completion retried with the same Idempotency-Key with the first 202, whatever its body, queuing nothing more', async () => {
+    const started = await start([{ name: 'retried.jpeg', size: photo.length, contentType: 'image/jpeg' }]);
+    await putAll(started, [photo]);
+    const complete = () => stack.request.post(`/uploads/${started.uploadId}/complete`).set('Idempotency-Key', `direct-${started.uploadId}`);
+    const first = await complete().send({ preset: 'thumbnail' }).expect(202);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const jobs = await jobCount();
+    // As on the other upload routes, the key alone identifies the request: another body gets the first answer too.
+    const retry = await complete().send({ preset: 'web' }).expect(202);
+    expect({ replayed: retry.headers['idempotent-replayed'], location: retry.headers.location, body: retry.body }).toEqual({ replayed: 'true', location: first.headers.location, body: first.body });
+    expect(await jobCount()).toBe(jobs);
+  });
+
+  it('scopes an Idempotency-Key to its upload, and frees it after a completion that failed', async () => {
+    const key = randomUUID();
+    const complete = (started: Started) => stack.request.post(`/uploads/${started.uploadId}/complete`).set('Idempotency-Key', key).send({});
+    const one = await start([{ name: 'one.jpeg', size: photo.length, contentType: 'image/jpeg' }]);
+    const two = await start([{ name: 'two.jpeg', size: photo.length, contentType: 'image/jpeg' }, { name: 'two.png', size: png.length, contentType: 'image/png' }]);
+    await putAll(one, [photo]);
+    await putAll(two, [photo]);
+    expect((await complete(two).expect(409)).body.code).toBe('UPLOAD_INCOMPLETE');
+    const first = await complete(one).expect(202);
+    await putAll(two, [photo, png]);
+    const second = await complete(two).expect(202);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+    expect(second.body).toMatchObject({ totalFiles: 2, jobs: [{ jobId: two.files[0]?.fileId }, { jobId: two.files[1]?.fileId }] });
+    expect(second.body.batchId).not.toBe(first.body.batchId);
+  });
+
   it.each([
     ['an unknown upload', 404, 'UPLOAD_NOT_FOUND', () => `/uploads/${randomUUID()}/complete`],
     ['a malformed upload id', 400, 'INVALID_ID', () => '/uploads/not-a-uuid/complete'],

@@ -7,6 +7,7 @@ import type { AppDeps } from '../deps';
 import { completeDirectUpload, signingStore, startDirectUpload } from '../direct-uploads';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
+import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
 import { ACCESS_ERRORS, json, problemResponses } from '../openapi';
 import { CompleteUploadBody, DirectUploadRequest, DirectUploadStarted, parseParams, parseUploadFields, UploadIdParams } from '../schemas';
 
@@ -14,10 +15,11 @@ const START_ERRORS: ProblemCode[] = ['DIRECT_UPLOADS_UNSUPPORTED', 'INVALID_JSON
 const COMPLETE_ERRORS: ProblemCode[] = [
   'DIRECT_UPLOADS_UNSUPPORTED', 'INVALID_ID', 'INVALID_JSON', 'UPLOAD_NOT_FOUND', 'UPLOAD_ALREADY_COMPLETED', 'UPLOAD_INCOMPLETE', 'UPLOAD_SIZE_MISMATCH',
   'FILE_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'TOO_MANY_PIXELS', 'INVALID_OPTIONS', 'UNKNOWN_PRESET', 'TOO_MANY_VARIANTS', 'OUTPUT_TOO_LARGE', 'PRESETS_ONLY',
-  'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED', 'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'QUOTA_EXCEEDED', 'QUEUE_UNAVAILABLE', 'STORAGE_UNAVAILABLE', 'INTERNAL_ERROR', ...ACCESS_ERRORS,
+  'CALLBACK_URL_REFUSED', 'WEBHOOKS_NOT_CONFIGURED', 'INVALID_SCHEDULE', 'INVALID_PRIORITY', 'INVALID_IDEMPOTENCY_KEY', 'IDEMPOTENCY_IN_PROGRESS', 'QUOTA_EXCEEDED', 'QUEUE_UNAVAILABLE',
+  'STORAGE_UNAVAILABLE', 'INTERNAL_ERROR', ...ACCESS_ERRORS,
 ];
 
-type DirectUploadRouteDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'directUploads' | 'inFlight'> & { readonly imgflow: Pick<Imgflow, 'submitBatch' | 'checkQueuedFiles'> };
+type DirectUploadRouteDeps = Pick<AppDeps, 'uploads' | 'uploadStore' | 'directUploads' | 'inFlight'> & Partial<Pick<AppDeps, 'idempotency'>> & { readonly imgflow: Pick<Imgflow, 'submitBatch' | 'checkQueuedFiles'> };
 
 export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenAPIRegistry) {
   const { router, route } = documentedRouter(registry);
@@ -25,6 +27,13 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
   const check = { store: deps.uploadStore, sessions: deps.directUploads, limits: deps.uploads };
   // Room for MAX_FILES entries with names of 1 KB; the app's 16 KB limit would refuse a large batch.
   const parseJson = express.json({ limit: maxFiles * 1200 + 16 * 1024 });
+  const complete = idempotent(deps.idempotency, async (req, res) => {
+    const { uploadId } = parseParams(UploadIdParams, req.params);
+    signingStore(deps.uploadStore);
+    await runMiddleware(parseJson, req, res);
+    const { request, schedule } = parseUploadFields(jsonOptionFields(req.body));
+    return batchAccepted(await deps.inFlight.track(() => completeDirectUpload(check, uploadId, callerOf(res), (images) => deps.imgflow.submitBatch(submitterOf(req, res), images, request, schedule))));
+  });
 
   route(
     {
@@ -53,22 +62,14 @@ export function directUploadsRouter(deps: DirectUploadRouteDeps, registry: OpenA
       path: '/uploads/{uploadId}/complete',
       summary: 'Complete a direct upload: check the files and queue them as a batch',
       description: 'Checks every file in the bucket with a ranged read, as POST /process-images checks an upload: its size (the declared one, at most MAX_FILE_SIZE_MB), its type by magic bytes, its declared pixels. All or nothing: a refused file removes every file of the upload. Takes the option fields of POST /process-images as JSON and answers the same 202. With API keys, only the key that started the upload may complete it: another key gets the 404 UPLOAD_NOT_FOUND of an unknown upload. Once only: 409 UPLOAD_ALREADY_COMPLETED after that; 409 UPLOAD_INCOMPLETE while a file has not arrived (try again once it has).',
-      request: { params: UploadIdParams, body: { required: false, content: { 'application/json': { schema: CompleteUploadBody } } } },
+      request: { params: UploadIdParams, headers: IDEMPOTENCY_DOC.headers, body: { required: false, content: { 'application/json': { schema: CompleteUploadBody } } } },
       responses: {
-        202: batchAcceptedResponse('Accepted: every file is queued'),
+        202: batchAcceptedResponse('Accepted: every file is queued', IDEMPOTENCY_DOC.replayed),
         ...problemResponses(COMPLETE_ERRORS),
       },
     },
-    async (req, res, next) => {
-      // POST /uploads/tus/complete is the resumable uploads' (mounted after this router).
-      if (req.params.uploadId === 'tus') return next();
-      const { uploadId } = parseParams(UploadIdParams, req.params);
-      signingStore(deps.uploadStore);
-      await runMiddleware(parseJson, req, res);
-      const { request, schedule } = parseUploadFields(jsonOptionFields(req.body));
-      const { status, location, body } = batchAccepted(await deps.inFlight.track(() => completeDirectUpload(check, uploadId, callerOf(res), (images) => deps.imgflow.submitBatch(submitterOf(req, res), images, request, schedule))));
-      res.status(status).location(location).json(body);
-    },
+    // POST /uploads/tus/complete is the resumable uploads' (mounted after this router): passed on before any key is claimed.
+    (req, res, next) => (req.params.uploadId === 'tus' ? next() : complete(req, res, next)),
   );
 
   return router;

@@ -7,7 +7,7 @@ import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
-import { idempotent } from '../idempotent';
+import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
 import { ACCESS_ERRORS, problemResponses } from '../openapi';
 import { submitResumableBatch } from '../resumable-batch';
 import { TUS_PATH, UPLOAD_ID } from '../resumable-store';
@@ -77,9 +77,9 @@ export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenA
       path: `${TUS_PATH}/complete`,
       summary: 'Queue finished resumable uploads as a batch',
       description: `Takes 1–${maxFiles} finished tus uploads and queues one job per upload, all or nothing, with the same option fields as POST /process-images (in JSON; \`options\` as an object). Each upload is checked as a multipart file is: at most ${deps.resumable.limits.maxFileSizeBytes} bytes, an accepted image by its magic bytes, its declared pixels under the limit; a refused upload is removed, the others stay and can be completed again. An upload joins one batch only (UPLOAD_ALREADY_USED afterwards). The job's originalName is the upload's \`filename\` metadata.`,
-      request: { body: { required: true, content: { 'application/json': { schema: Body } } } },
+      request: { headers: IDEMPOTENCY_DOC.headers, body: { required: true, content: { 'application/json': { schema: Body } } } },
       responses: {
-        202: batchAcceptedResponse('Accepted: every upload is queued'),
+        202: batchAcceptedResponse('Accepted: every upload is queued', IDEMPOTENCY_DOC.replayed),
         ...problemResponses(COMPLETE_ERRORS),
       },
     },

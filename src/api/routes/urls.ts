@@ -11,7 +11,7 @@ import { callerOf, submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
-import { idempotent } from '../idempotent';
+import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
 import { MAX_PREAMBLE_BYTES, maxBodyBytes } from '../multipart';
 import { guardedStreamHandler } from '../multipart-guard';
 import { ACCESS_ERRORS, binary, problemResponses, READ_ERRORS } from '../openapi';
@@ -94,6 +94,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
         `A file that cannot be downloaded fails with one of these codes at the start of its \`failedReason\`: ${Object.entries(URL_FAILURES).map(([code, c]) => `\`${code}\` (${c.retried ? 'retried' : 'not retried'}: ${c.meaning})`).join('; ')}.`,
       ].join('\n\n'),
       request: {
+        headers: IDEMPOTENCY_DOC.headers,
         body: {
           required: true,
           content: {
@@ -103,7 +104,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
         },
       },
       responses: {
-        202: batchAcceptedResponse('Accepted: every URL is queued; each job\'s originalName is its URL'),
+        202: batchAcceptedResponse('Accepted: every URL is queued; each job\'s originalName is its URL', IDEMPOTENCY_DOC.replayed),
         ...problemResponses(URL_ERRORS),
       },
     },
