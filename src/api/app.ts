@@ -69,12 +69,13 @@ export function createApp(deps: AppDeps): Express {
   app.use(directUploadsRouter(deps, registry));
   // tus reads its request bodies itself.
   app.use(tusRouter(deps, registry));
+  // Its completion reads its JSON body itself, after its idempotency check.
+  app.use(resumableUploadsRouter(deps, registry));
   // Other routes get this small limit rather than the default 100 KB.
   app.use(express.json({ limit: '16kb' }));
 
   app.use(healthRouter(deps, registry));
   app.use(uploadsRouter(deps, registry));
-  app.use(resumableUploadsRouter(deps, registry));
   app.use(batchesRouter(deps, registry));
   app.use(jobsRouter(deps, registry));
   app.use(presetsRouter(deps, registry));

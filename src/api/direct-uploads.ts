@@ -29,8 +29,10 @@ export interface DirectUploadDeps {
   readonly limits: UploadLimits;
 }
 
+export type SigningStore = Required<Pick<FileStore, 'signPut'>> & { readonly ttlSeconds: number };
+
 /** The store's signing, or 501: only object storage lets a client upload around the API. */
-export function signingStore(store: FileStore): Required<Pick<FileStore, 'signPut'>> & { readonly ttlSeconds: number } {
+export function signingStore(store: FileStore): SigningStore {
   const { signPut, signedUrlTtlSeconds } = store;
   if (!signPut || signedUrlTtlSeconds === undefined) {
     throw new HttpError('DIRECT_UPLOADS_UNSUPPORTED', 'This server keeps files on its own disk (STORAGE_DRIVER=local); upload through POST /process-images instead');
@@ -53,8 +55,8 @@ function checkDeclared(files: readonly DeclaredFile[], limits: UploadLimits): vo
  * Opens a session: one signed PUT per file, valid for S3_URL_TTL_S. The session lives as long
  * again after the last URL expires, so an upload that started in time can still be completed.
  */
-export async function startDirectUpload(deps: DirectUploadDeps, files: readonly DeclaredFile[], owner: string | undefined): Promise<StartedUpload> {
-  const signing = signingStore(deps.store);
+export async function startDirectUpload(deps: DirectUploadDeps & { readonly signing: SigningStore }, files: readonly DeclaredFile[], owner: string | undefined): Promise<StartedUpload> {
+  const { signing } = deps;
   checkDeclared(files, deps.limits);
   const session: DirectUploadSession = {
     uploadId: randomUUID(),
@@ -69,13 +71,13 @@ export async function startDirectUpload(deps: DirectUploadDeps, files: readonly 
 
 /**
  * Claims the session's one completion and checks every file; `submit` then queues the batch.
+ * The caller refuses a store that cannot sign first (signingStore: 501, before the body is read).
  * Another key's session is UPLOAD_NOT_FOUND, word for word, so a key cannot learn which upload
  * ids exist. All or nothing, like multipart: a refused file removes every file of the session and the
  * session. A file not uploaded yet, a refused option or an outage leaves both, so the client can
  * complete again.
  */
 export async function completeDirectUpload<T>(deps: DirectUploadDeps, uploadId: string, owner: string | undefined, submit: (images: IncomingImage[]) => Promise<T>): Promise<T> {
-  signingStore(deps.store);
   const notFound = () => new HttpError('UPLOAD_NOT_FOUND', `No upload ${uploadId}; an upload session lasts S3_URL_TTL_S after its URLs expire`);
   // Read before claiming: another key's completion must not take, or even briefly hold, the claim.
   const session = await deps.sessions.get(uploadId);
@@ -93,7 +95,8 @@ export async function completeDirectUpload<T>(deps: DirectUploadDeps, uploadId: 
     const mismatch = session.files.findIndex((f, i) => heads[i]?.size !== f.size);
     const declared = session.files[mismatch];
     if (declared) throw new HttpError('UPLOAD_SIZE_MISMATCH', `Expected '${declared.name}' to be the ${declared.size} bytes declared but ${heads[mismatch]?.size} were uploaded`);
-    images = await checkStoredUploads(deps.store, session.files.map((f, i) => ({ storedName: f.fileId, originalName: f.name, head: heads[i] })), deps.limits);
+    // Not removing the refused files: the refusal below removes every file of the session, once.
+    images = await checkStoredUploads(deps.store, session.files.map((f, i) => ({ storedName: f.fileId, originalName: f.name, head: heads[i] })), deps.limits, { removeRefused: false });
   } catch (err) {
     const refused = err instanceof AppError || (err instanceof HttpError && err.code !== 'UPLOAD_INCOMPLETE');
     if (refused) {

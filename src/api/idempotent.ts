@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { z } from 'zod';
 import { callerOf } from './api-key-auth';
 import { closeAfterAnswer } from './close-early';
 import { HttpError } from './errors';
@@ -8,6 +9,18 @@ export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 export const REPLAYED_HEADER = 'Idempotent-Replayed';
 /** 1–255 printable ASCII characters, as Stripe and the IETF draft's examples use. */
 const IDEMPOTENCY_KEY = /^[\x20-\x7e]{1,255}$/;
+
+const documentedKey = z.string().min(1).max(255).optional().meta({
+  description: 'Any 1–255 printable ASCII characters (a UUID is a good choice). For 24 h, the same key on the same route (for a completion, of the same upload) answers with the first response (status, body, `Location`) and `Idempotent-Replayed: true`, creating nothing and without reading the body. 409 IDEMPOTENCY_IN_PROGRESS while the first request is still running; a first request that failed (4xx/5xx) does not keep the key.',
+});
+
+/** The request header and the replay's response header, as every route that takes a key documents them. */
+export const IDEMPOTENCY_DOC = {
+  key: documentedKey,
+  /** The request headers of a route whose only documented header is the key. */
+  headers: z.object({ [IDEMPOTENCY_KEY_HEADER]: documentedKey }),
+  replayed: { [REPLAYED_HEADER]: { description: '`true` when this is the stored first response to a repeated Idempotency-Key', schema: { type: 'string' as const, enum: ['true'] } } },
+};
 
 /** The request's Idempotency-Key, undefined when it sent none; a malformed or repeated one is refused. */
 function idempotencyKeyOf(req: Request): string | undefined {
@@ -21,9 +34,13 @@ function idempotencyKeyOf(req: Request): string | undefined {
   return key;
 }
 
-/** Where a key is unique: the route, and the API key, so clients never see each other's replays. */
+/**
+ * Where a key is unique: the route with its parameters (a completion's upload: one key may complete
+ * several), and the API key, so clients never see each other's replays.
+ */
 export function idempotencyScope(req: Request, res: Response): string {
-  const route = `${req.method} ${req.baseUrl}${String(req.route?.path ?? req.path)}`;
+  const params = Object.entries(req.params).map(([name, value]) => ` ${name}=${String(value)}`).join('');
+  const route = `${req.method} ${req.baseUrl}${String(req.route?.path ?? req.path)}${params}`;
   const owner = callerOf(res);
   return owner === undefined ? route : `${owner} ${route}`;
 }

@@ -45,11 +45,12 @@ const isRefusal = (outcome: PromiseSettledResult<IncomingImage> | undefined) => 
  * for files that reached `store` some other way, read with ranged reads. All or nothing: every
  * refused file is removed from `store` and the first refusal is thrown; the accepted ones stay.
  * A file that could not be read (the store unreachable, an I/O error) is not refused: it stays,
- * so the caller can try again, and its error is thrown when nothing was refused.
+ * so the caller can try again, and its error is thrown when nothing was refused. With
+ * `removeRefused: false` nothing is removed, for a caller that removes every file on a refusal.
  */
-export async function checkStoredUploads(store: FileStore, uploads: readonly UncheckedUpload[], limits: StoredUploadLimits): Promise<IncomingImage[]> {
+export async function checkStoredUploads(store: FileStore, uploads: readonly UncheckedUpload[], limits: StoredUploadLimits, { removeRefused = true } = {}): Promise<IncomingImage[]> {
   const outcomes = await Promise.allSettled(uploads.map((upload) => checkOne(store, upload, limits)));
-  const refused = uploads.filter((_, i) => isRefusal(outcomes[i]));
+  const refused = removeRefused ? uploads.filter((_, i) => isRefusal(outcomes[i])) : [];
   await Promise.all(refused.map((upload) => store.remove(upload.storedName)));
   const failed = outcomes.find(isRefusal) ?? outcomes.find((outcome) => outcome.status === 'rejected');
   if (failed?.status === 'rejected') throw failed.reason;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import S3rver from 's3rver';
 import { freePort, removeDir } from './redis';
 
@@ -12,12 +12,21 @@ export interface S3Server {
   readonly bucket: string;
   /** STORAGE_DRIVER=s3 and the S3_* settings that reach this server's bucket. */
   readonly env: Record<string, string>;
+  /** Every request it has answered, in that order: what clients really sent, and its status. */
+  readonly answered: readonly AnsweredRequest[];
   /** Stops answering; the bucket's objects stay on disk for `start`. */
   pause(): Promise<void>;
   /** Serves again on the same port, with the same objects. */
   resume(): Promise<void>;
   /** Stops it and removes its directory. */
   stop(): Promise<void>;
+}
+
+export interface AnsweredRequest {
+  readonly method: string;
+  /** Path and query, as sent. */
+  readonly url: string;
+  readonly status: number;
 }
 
 /** s3rver's HTTP server, which its types do not expose. */
@@ -35,13 +44,21 @@ export async function startS3Server(): Promise<S3Server> {
   const directory = mkdtempSync(path.join(tmpdir(), 'imgflow-s3-'));
   const bucket = `imgflow-test-${randomUUID().slice(0, 8)}`;
   const create = () => new S3rver({ address: '127.0.0.1', port, directory, silent: true, configureBuckets: [{ name: bucket, configs: [] }] });
+  const answered: AnsweredRequest[] = [];
+  const run = async (s: S3rver) => {
+    await s.run();
+    httpServerOf(s)?.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      res.on('finish', () => answered.push({ method: req.method ?? '', url: req.url ?? '', status: res.statusCode }));
+    });
+  };
   let server: S3rver | undefined = create();
-  await server.run();
+  await run(server);
   const endpoint = `http://127.0.0.1:${port}`;
   return {
     endpoint,
     port,
     bucket,
+    answered,
     env: {
       STORAGE_DRIVER: 's3',
       S3_ENDPOINT: endpoint,
@@ -61,7 +78,7 @@ export async function startS3Server(): Promise<S3Server> {
     },
     resume: async () => {
       server ??= create();
-      await server.run();
+      await run(server);
     },
     stop: async () => {
       const closing = server?.close();

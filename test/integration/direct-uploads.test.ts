@@ -64,6 +64,12 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
   const start = async (files: { name: string; size: number; contentType: string }[]) => (await stack.request.post('/uploads').send({ files }).expect(201)).body as Started;
   const stored = async (fileId: string) => stack.api.ports.files.uploads.stat(fileId);
   const jobCount = async () => Object.values(await stack.api.ports.queue.getJobCounts()).reduce((a, b) => a + b, 0);
+  /**
+   * How many DELETEs of each file's object s3rver has carried out. Not those it answered 500:
+   * two concurrent DELETEs that empty its folder race in its clean-up now and then, and the SDK
+   * retries the loser, which is one delete sent twice, not two deletes.
+   */
+  const deletesOf = (started: Started) => started.files.map((f) => s3.answered.filter((r) => r.method === 'DELETE' && r.url.includes(f.fileId) && r.status < 500).length);
 
   beforeAll(async () => {
     s3 = await startS3Server();
@@ -114,13 +120,14 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
   it.each([
     ['a file that is not an image', Buffer.from('%PDF-1.7 not an image at all, padded '.repeat(4)), 415, 'UNSUPPORTED_MEDIA_TYPE'],
     ['a PNG declaring 20000x20000 pixels', pngBomb(20_000, 20_000), 422, 'TOO_MANY_PIXELS'],
-  ])('refuses %s at completion, deleting every file of the upload and queuing nothing', async (_name, bad, status, code) => {
+  ])('refuses %s at completion, deleting every file of the upload once and queuing nothing', async (_name, bad, status, code) => {
     const before = await jobCount();
     const started = await start([{ name: 'good.jpeg', size: photo.length, contentType: 'image/jpeg' }, { name: 'bad.png', size: bad.length, contentType: 'image/png' }]);
     await putAll(started, [photo, bad]);
     const res = await stack.request.post(`/uploads/${started.uploadId}/complete`).expect(status);
     expect(res.body.code).toBe(code);
     for (const file of started.files) expect(await stored(file.fileId)).toBeUndefined();
+    expect(deletesOf(started)).toEqual([1, 1]);
     expect(await jobCount()).toBe(before);
     const again = await stack.request.post(`/uploads/${started.uploadId}/complete`).expect(404);
     expect(again.body.code).toBe('UPLOAD_NOT_FOUND');
@@ -133,6 +140,7 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
     const res = await stack.request.post(`/uploads/${started.uploadId}/complete`).expect(400);
     expect(res.body.code).toBe('UPLOAD_SIZE_MISMATCH');
     expect(await stored(started.files[0]?.fileId ?? '')).toBeUndefined();
+    expect(deletesOf(started)).toEqual([1]);
   });
 
   it('answers 409 UPLOAD_INCOMPLETE while a file has not arrived, keeping the rest, and completes once it has', async () => {
@@ -151,6 +159,35 @@ describe('direct uploads with STORAGE_DRIVER=s3', () => {
     const bad = await stack.request.post(`/uploads/${started.uploadId}/complete`).send({ preset: 'nosuchpreset' }).expect(400);
     expect(bad.body.code).toBe('UNKNOWN_PRESET');
     await stack.request.post(`/uploads/${started.uploadId}/complete`).send({ preset: 'thumbnail', priority: 'high' }).expect(202);
+  });
+
+  it('answers a completion retried with the same Idempotency-Key with the first 202, whatever its body, queuing nothing more', async () => {
+    const started = await start([{ name: 'retried.jpeg', size: photo.length, contentType: 'image/jpeg' }]);
+    await putAll(started, [photo]);
+    const complete = () => stack.request.post(`/uploads/${started.uploadId}/complete`).set('Idempotency-Key', `direct-${started.uploadId}`);
+    const first = await complete().send({ preset: 'thumbnail' }).expect(202);
+    expect(first.headers['idempotent-replayed']).toBeUndefined();
+    const jobs = await jobCount();
+    // As on the other upload routes, the key alone identifies the request: another body gets the first answer too.
+    const retry = await complete().send({ preset: 'web' }).expect(202);
+    expect({ replayed: retry.headers['idempotent-replayed'], location: retry.headers.location, body: retry.body }).toEqual({ replayed: 'true', location: first.headers.location, body: first.body });
+    expect(await jobCount()).toBe(jobs);
+  });
+
+  it('scopes an Idempotency-Key to its upload, and frees it after a completion that failed', async () => {
+    const key = randomUUID();
+    const complete = (started: Started) => stack.request.post(`/uploads/${started.uploadId}/complete`).set('Idempotency-Key', key).send({});
+    const one = await start([{ name: 'one.jpeg', size: photo.length, contentType: 'image/jpeg' }]);
+    const two = await start([{ name: 'two.jpeg', size: photo.length, contentType: 'image/jpeg' }, { name: 'two.png', size: png.length, contentType: 'image/png' }]);
+    await putAll(one, [photo]);
+    await putAll(two, [photo]);
+    expect((await complete(two).expect(409)).body.code).toBe('UPLOAD_INCOMPLETE');
+    const first = await complete(one).expect(202);
+    await putAll(two, [photo, png]);
+    const second = await complete(two).expect(202);
+    expect(second.headers['idempotent-replayed']).toBeUndefined();
+    expect(second.body).toMatchObject({ totalFiles: 2, jobs: [{ jobId: two.files[0]?.fileId }, { jobId: two.files[1]?.fileId }] });
+    expect(second.body.batchId).not.toBe(first.body.batchId);
   });
 
   it.each([

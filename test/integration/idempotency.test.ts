@@ -110,6 +110,14 @@ describe('Idempotency-Key on the upload routes', () => {
     expect(doc.components.schemas.BatchStatus.properties.status.enum).toContain('scheduled');
   });
 
+  it.each(['/process-urls', '/uploads/tus/complete', '/uploads/{uploadId}/complete'])('documents the header and its codes on the JSON route %s too', async (path) => {
+    const op = (await stack.request.get('/openapi.json').expect(200)).body.paths[path].post;
+    expect(op.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ in: 'header', name: 'Idempotency-Key' })]));
+    expect(op.responses['409'].description).toMatch(/IDEMPOTENCY_IN_PROGRESS/);
+    expect(op.responses['400'].description).toMatch(/INVALID_IDEMPOTENCY_KEY/);
+    expect(op.responses['202'].headers).toHaveProperty('Idempotent-Replayed');
+  });
+
   describe('over real HTTP', () => {
     let server: Server;
     let port: number;

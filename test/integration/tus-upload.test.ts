@@ -10,6 +10,7 @@ import { fixtures } from '../fixtures/images';
 import { pngBomb } from '../fixtures/png-bomb';
 import { startCuttingProxy } from '../helpers/cutting-proxy';
 import { startApiProcess, startWorkerProcess, type ApiProcess, type ServiceProcess } from '../helpers/processes';
+import { rawRequest } from '../helpers/raw-http';
 import { createTestWorld, waitFor, type TestWorld } from '../helpers/stack';
 
 // An API and a worker start as processes from source (tsx), a few seconds each.
@@ -193,6 +194,10 @@ describe('resumable uploads (tus) against a real API and worker', () => {
     expect(first).toMatchObject({ status: 202, body: { totalFiles: 2, jobs: [{ originalName: 'a.jpg' }, { originalName: 'b.png' }] } });
     const retry = await complete({ uploadIds: ids, variants: 'thumbnail,web' }, { 'Idempotency-Key': key });
     expect(retry).toMatchObject({ status: 202, replayed: 'true', body: first.body });
+    // The key is checked before the body is read: a retry whose body never comes is answered all the same.
+    const port = Number(new URL(api.baseUrl).port);
+    const unsent = await rawRequest({ port, path: '/uploads/tus/complete', headers: { 'Content-Type': 'application/json', 'Content-Length': '1000', 'Idempotency-Key': key }, chunks: [], waitMs: 5000 });
+    expect({ status: unsent.status, replayed: unsent.headers['idempotent-replayed'], batchId: unsent.body?.batchId }).toEqual({ status: 202, replayed: 'true', batchId: first.body.batchId });
     expect((await finishedBatch(first.body.batchId)).status).toBe('completed');
   });
 

@@ -1,16 +1,17 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
-import type { RequestHandler, Response, Router } from 'express';
+import express, { type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
+import { batchAccepted, batchAcceptedResponse, jsonOptionFields, runMiddleware } from '../accept-batch';
 import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
-import { idempotent } from '../idempotent';
-import { ACCESS_ERRORS, json, problemResponses } from '../openapi';
+import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
+import { ACCESS_ERRORS, problemResponses } from '../openapi';
 import { submitResumableBatch } from '../resumable-batch';
 import { TUS_PATH, UPLOAD_ID } from '../resumable-store';
-import { BatchAccepted, parseUploadFields, UploadFields } from '../schemas';
+import { parseUploadFields, UploadFields } from '../schemas';
 
 const COMPLETE_ERRORS: ProblemCode[] = [
   'INVALID_REQUEST', 'INVALID_JSON', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_INCOMPLETE', 'UPLOAD_ALREADY_USED', 'FILE_TOO_LARGE',
@@ -63,10 +64,11 @@ export function tusRouter(deps: Pick<AppDeps, 'resumable'>, registry: OpenAPIReg
   return router;
 }
 
-/** POST /uploads/tus/complete: finished tus uploads into a batch. */
+/** POST /uploads/tus/complete: finished tus uploads into a batch. Mounted before the app's JSON parser: it reads its body after the idempotency check. */
 export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenAPIRegistry): Router {
   const { router, route } = documentedRouter(registry);
   const { maxFiles } = deps.resumable;
+  const parseJson = express.json({ limit: '16kb' });
   const Body = UploadFields.extend({ uploadIds: uploadIds(maxFiles), variants: z.union([z.string(), z.array(z.string())]).optional().meta({ description: 'Preset names, as an array or comma-separated: one output each. Not with `preset` or `options`.' }) });
 
   route(
@@ -75,25 +77,22 @@ export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenA
       path: `${TUS_PATH}/complete`,
       summary: 'Queue finished resumable uploads as a batch',
       description: `Takes 1–${maxFiles} finished tus uploads and queues one job per upload, all or nothing, with the same option fields as POST /process-images (in JSON; \`options\` as an object). Each upload is checked as a multipart file is: at most ${deps.resumable.limits.maxFileSizeBytes} bytes, an accepted image by its magic bytes, its declared pixels under the limit; a refused upload is removed, the others stay and can be completed again. An upload joins one batch only (UPLOAD_ALREADY_USED afterwards). The job's originalName is the upload's \`filename\` metadata.`,
-      request: { body: { required: true, content: { 'application/json': { schema: Body } } } },
+      request: { headers: IDEMPOTENCY_DOC.headers, body: { required: true, content: { 'application/json': { schema: Body } } } },
       responses: {
-        202: { ...json(BatchAccepted, 'Accepted: every upload is queued'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } } } },
+        202: batchAcceptedResponse('Accepted: every upload is queued', IDEMPOTENCY_DOC.replayed),
         ...problemResponses(COMPLETE_ERRORS),
       },
     },
-    idempotent(deps.idempotency, (req, res) =>
-      deps.inFlight.track(async () => {
-        const fields: Record<string, unknown> = typeof req.body === 'object' && req.body !== null ? req.body : {};
+    idempotent(deps.idempotency, async (req, res) => {
+      await runMiddleware(parseJson, req, res);
+      return deps.inFlight.track(async () => {
+        const fields = jsonOptionFields(req.body);
         const ids = uploadIds(maxFiles).safeParse(fields.uploadIds);
         if (!ids.success) throw new HttpError('INVALID_REQUEST', `uploadIds: expected 1–${maxFiles} distinct upload ids (UUIDs, the last segment of each upload URL): ${ids.error.issues.map((i) => i.message).join('; ')}`);
-        // The multipart routes' text form of variants is comma-separated.
-        const variants = Array.isArray(fields.variants) ? fields.variants.join(',') : fields.variants;
-        const { request, schedule } = parseUploadFields({ ...fields, variants });
-        const { batchId, files } = await submitResumableBatch(deps, submitterOf(req, res), ids.data, request, schedule);
-        const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })) };
-        return { status: 202, location: body.statusUrl, body };
-      }),
-    ),
+        const { request, schedule } = parseUploadFields(fields);
+        return batchAccepted(await submitResumableBatch(deps, submitterOf(req, res), ids.data, request, schedule));
+      });
+    }),
   );
   return router;
 }

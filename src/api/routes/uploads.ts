@@ -2,15 +2,16 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
+import { batchAccepted, batchAcceptedResponse } from '../accept-batch';
 import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
-import { IDEMPOTENCY_KEY_HEADER, idempotent, REPLAYED_HEADER } from '../idempotent';
+import { IDEMPOTENCY_DOC, IDEMPOTENCY_KEY_HEADER, idempotent } from '../idempotent';
 import { describeAcceptedTypes } from '../../core/accepted-types';
 import { createUploadReceiver, discardUploads, type StoredUpload, type UploadReceiver } from '../multipart';
 import { ACCESS_ERRORS, binary, json, problemResponses } from '../openapi';
-import { BatchAccepted, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';
+import { parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadAccepted, UploadFields } from '../schemas';
 
 const UPLOAD_ERRORS: ProblemCode[] = [
   'NO_FILES', 'UNEXPECTED_FIELD', 'MALFORMED_MULTIPART', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'TOO_MANY_PARTS', 'PAYLOAD_TOO_LARGE',
@@ -32,18 +33,13 @@ function declaredFileCount(req: Request, maxFiles: number): number | undefined {
   return value !== undefined && /^\d{1,4}$/.test(value) && count >= 1 && count <= maxFiles ? count : undefined;
 }
 
-/** The request header and the replay's response header, as documented on both upload routes. */
-const IDEMPOTENCY_DOC = {
-  request: z.object({
-    [FILE_COUNT_HEADER]: z.coerce.number().int().min(1).optional().meta({
-      description: 'How many files the body holds. With MAX_QUEUED_FILES_PER_KEY set, an upload that would go over it is refused (429 QUOTA_EXCEEDED) before its body is read; without the header the files are counted once received (and removed if refused).',
-    }),
-    [IDEMPOTENCY_KEY_HEADER]: z.string().min(1).max(255).optional().meta({
-      description: 'Any 1–255 printable ASCII characters (a UUID is a good choice). For 24 h, the same key on the same route answers with the first response (status, body, `Location`) and `Idempotent-Replayed: true`, creating nothing and without reading the body. 409 IDEMPOTENCY_IN_PROGRESS while the first request is still running; a first request that failed (4xx/5xx) does not keep the key.',
-    }),
+/** The request headers of both upload routes. */
+const UPLOAD_HEADERS = z.object({
+  [FILE_COUNT_HEADER]: z.coerce.number().int().min(1).optional().meta({
+    description: 'How many files the body holds. With MAX_QUEUED_FILES_PER_KEY set, an upload that would go over it is refused (429 QUOTA_EXCEEDED) before its body is read; without the header the files are counted once received (and removed if refused).',
   }),
-  replayed: { [REPLAYED_HEADER]: { description: '`true` when this is the stored first response to a repeated Idempotency-Key', schema: { type: 'string' as const, enum: ['true'] } } },
-};
+  [IDEMPOTENCY_KEY_HEADER]: IDEMPOTENCY_DOC.key,
+});
 
 /**
  * Receives and enqueues one request's files as a batch. If the client went away meanwhile, or
@@ -81,22 +77,13 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
       path: '/process-images',
       summary: 'Upload a batch of images',
       description: `Stores 1–${maxFiles} images of at most ${maxFileSizeBytes} bytes each and queues one job per file, all or nothing. ${accepted} Text fields \`preset\`, \`variants\` and \`options\` (before or after the files) choose the outputs; without them each file gets the \`default\` preset. \`delayMs\` or \`processAt\` schedule the batch, \`priority\` orders it among others. Answers at once; processing happens in the background. Follow the batch at \`statusUrl\` (also in \`Location\`).`,
-      request: { headers: IDEMPOTENCY_DOC.request, body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ images: z.array(binary).min(1).max(maxFiles) }), encoding: UPLOAD_FIELDS_ENCODING } } } },
+      request: { headers: UPLOAD_HEADERS, body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ images: z.array(binary).min(1).max(maxFiles) }), encoding: UPLOAD_FIELDS_ENCODING } } } },
       responses: {
-        202: { ...json(BatchAccepted, 'Accepted: every file is queued'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } }, ...IDEMPOTENCY_DOC.replayed } },
+        202: batchAcceptedResponse('Accepted: every file is queued', IDEMPOTENCY_DOC.replayed),
         ...problemResponses(UPLOAD_ERRORS),
       },
     },
-    idempotent(deps.idempotency, async (req, res) => {
-      const { batchId, files } = await acceptBatch(deps, receiveImages, req, res, declaredFileCount(req, maxFiles));
-      const body: BatchAccepted = {
-        batchId,
-        statusUrl: `/batches/${batchId}`,
-        totalFiles: files.length,
-        jobs: files.map((f) => ({ ...f, statusUrl: `/jobs/${f.jobId}` })),
-      };
-      return { status: 202, location: body.statusUrl, body };
-    }),
+    idempotent(deps.idempotency, async (req, res) => batchAccepted(await acceptBatch(deps, receiveImages, req, res, declaredFileCount(req, maxFiles)))),
   );
 
   route(
@@ -105,7 +92,7 @@ export function uploadsRouter(deps: UploadDeps, registry: OpenAPIRegistry) {
       path: '/upload',
       summary: 'Upload one image',
       description: `Single-file form for simple clients: field \`media\`. ${accepted}`,
-      request: { headers: IDEMPOTENCY_DOC.request, body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ media: binary }), encoding: UPLOAD_FIELDS_ENCODING } } } },
+      request: { headers: UPLOAD_HEADERS, body: { required: true, content: { 'multipart/form-data': { schema: UploadFields.extend({ media: binary }), encoding: UPLOAD_FIELDS_ENCODING } } } },
       responses: { 202: { ...json(UploadAccepted, 'Accepted: the file is queued'), headers: IDEMPOTENCY_DOC.replayed }, ...problemResponses(UPLOAD_ERRORS) },
     },
     idempotent(deps.idempotency, async (req, res) => {

@@ -6,15 +6,16 @@ import type { Imgflow } from '../../core/imgflow';
 import { batchResultsCsv } from '../../core/results-csv';
 import { URL_FAILURES } from '../../queue/url-failures';
 import { urlsFromCsv, urlsFromList, type UrlEntry } from '../../core/url-list';
+import { batchAccepted, batchAcceptedResponse, jsonOptionFields, runMiddleware } from '../accept-batch';
 import { callerOf, submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
-import { idempotent } from '../idempotent';
+import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
 import { MAX_PREAMBLE_BYTES, maxBodyBytes } from '../multipart';
 import { guardedStreamHandler } from '../multipart-guard';
-import { ACCESS_ERRORS, binary, json, problemResponses, READ_ERRORS } from '../openapi';
-import { BatchAccepted, BatchParams, parseParams, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadFields } from '../schemas';
+import { ACCESS_ERRORS, binary, problemResponses, READ_ERRORS } from '../openapi';
+import { BatchParams, parseParams, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadFields } from '../schemas';
 
 const URL_ERRORS: ProblemCode[] = [
   'INVALID_URLS', 'NO_URLS', 'TOO_MANY_URLS', 'EMPTY_CSV', 'NO_URL_COLUMN', 'MALFORMED_CSV', 'NO_FILES', 'INVALID_REQUEST', 'INVALID_JSON',
@@ -34,24 +35,16 @@ const jsonBodyLimit = (maxUrls: number) => maxUrls * 2100 + 64 * 1024;
 
 const UrlList = z.array(z.string());
 
-/** Runs an Express middleware (a body parser) as a step of a handler, so nothing is read before the idempotency check. */
-const runMiddleware = (middleware: RequestHandler, req: Request, res: Response) =>
-  new Promise<void>((resolve, reject) => {
-    void middleware(req, res, (err?: unknown) => (err ? reject(err) : resolve()));
-  });
-
 /** The URLs and option fields of a request, from a JSON body or from a CSV file and text fields. */
 async function readUrlRequest(deps: UrlDeps, parsers: { json: RequestHandler; csv: RequestHandler }, req: Request, res: Response): Promise<{ entries: UrlEntry[]; fields: unknown }> {
   if (req.is('application/json')) {
+    // After the idempotency check: a replay reads no body.
     await runMiddleware(parsers.json, req, res);
-    const body: unknown = req.body;
-    const fields = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const fields = jsonOptionFields(req.body);
     if (fields.urls === undefined) throw new HttpError('NO_URLS', 'Expected a JSON body with `urls`, an array of 1–' + deps.urls.maxUrls + ' http(s) URLs');
     const urls = UrlList.safeParse(fields.urls);
     if (!urls.success) throw new HttpError('INVALID_REQUEST', 'Expected `urls` to be an array of strings');
-    // A JSON client may send variants as an array; the upload routes' text form is comma-separated.
-    const variants = Array.isArray(fields.variants) ? fields.variants.join(',') : fields.variants;
-    return { entries: urlsFromList(urls.data), fields: { ...fields, variants } };
+    return { entries: urlsFromList(urls.data), fields };
   }
   if (!req.is('multipart/form-data')) throw new HttpError('NOT_MULTIPART', 'Expected application/json ({ "urls": [...] }) or multipart/form-data with a CSV file in the `file` field');
   const limit = maxBodyBytes(1, deps.urls.maxCsvBytes);
@@ -101,6 +94,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
         `A file that cannot be downloaded fails with one of these codes at the start of its \`failedReason\`: ${Object.entries(URL_FAILURES).map(([code, c]) => `\`${code}\` (${c.retried ? 'retried' : 'not retried'}: ${c.meaning})`).join('; ')}.`,
       ].join('\n\n'),
       request: {
+        headers: IDEMPOTENCY_DOC.headers,
         body: {
           required: true,
           content: {
@@ -110,7 +104,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
         },
       },
       responses: {
-        202: { ...json(BatchAccepted, 'Accepted: every URL is queued; each job\'s originalName is its URL'), headers: { Location: { description: 'The batch status URL', schema: { type: 'string' } } } },
+        202: batchAcceptedResponse('Accepted: every URL is queued; each job\'s originalName is its URL', IDEMPOTENCY_DOC.replayed),
         ...problemResponses(URL_ERRORS),
       },
     },
@@ -118,9 +112,7 @@ export function urlsRouter(deps: UrlDeps, registry: OpenAPIRegistry) {
       deps.inFlight.track(async () => {
         const { entries, fields } = await readUrlRequest(deps, parsers, req, res);
         const { request, schedule } = parseUploadFields(fields);
-        const { batchId, files } = await deps.imgflow.submitUrlBatch(submitterOf(req, res), entries, request, schedule);
-        const body: BatchAccepted = { batchId, statusUrl: `/batches/${batchId}`, totalFiles: files.length, jobs: files.map((f) => ({ jobId: f.jobId, originalName: f.originalName, statusUrl: `/jobs/${f.jobId}` })) };
-        return { status: 202, location: body.statusUrl, body };
+        return batchAccepted(await deps.imgflow.submitUrlBatch(submitterOf(req, res), entries, request, schedule));
       }),
     ),
   );
