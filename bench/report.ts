@@ -295,7 +295,7 @@ function drainSection(r: BenchResults): string[] {
       `${f(d.ratioToAdjacentLimit, 2)} (${f(d.adjacentLimitImagesPerS, 1)})`,
       f(d.imagesPerS / (best?.imagesPerS ?? Number.NaN), 2),
       same ? f(d.imagesPerS / same.imagesPerS, 2) : '–',
-      f(d.withStartupS, 2),
+      f(d.startupS, 2),
       f(d.cpuMsPerImage.worker, 1),
       f(d.cpuMsPerImage.redis, 2),
       f(d.cpuMsPerImage.api, 2),
@@ -308,9 +308,9 @@ function drainSection(r: BenchResults): string[] {
   return [
     '## Worker efficiency (jobs queued with files on disk, API idle)',
     '',
-    'Each drain runs right after a run of the Sharp limit at its best setting ("adjacent limit"), so both see the same machine; medians over the pairs (min–max of images/s in brackets). Drain time runs from the first job taken to the last one finished (the worker’s own timestamps in Redis); "with start-up" adds spawning Node and connecting.',
+    'Each drain runs right after a run of the Sharp limit at its best setting ("adjacent limit"), so both see the same machine; medians over the pairs (min–max of images/s in brackets). Drain time runs from the first job taken to the last one finished (the worker’s own timestamps in Redis); each drain’s worker first processes the corpus once untimed (its hot paths compiled, as the limit’s runs have theirs), then the corpus is uploaded again with the queue paused and the queue resumed; "start-up s" is spawning Node and connecting, paid once per process.',
     '',
-    table(['worker', 'done', 'drain s', 'images/s', '× adjacent limit (its img/s)', '× limit table', '× limit table, same in-flight', 'with start-up s', 'worker CPU ms/img', 'Redis CPU ms/img', 'API CPU ms/img', '× limit by CPU, same in-flight', 'worker peak RSS MB', 'other load'], rows),
+    table(['worker', 'done', 'drain s', 'images/s', '× adjacent limit (its img/s)', '× limit table', '× limit table, same in-flight', 'start-up s', 'worker CPU ms/img', 'Redis CPU ms/img', 'API CPU ms/img', '× limit by CPU, same in-flight', 'worker peak RSS MB', 'other load'], rows),
   ];
 }
 
