@@ -11,13 +11,7 @@ async function main(): Promise<void> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-api', format: config.logFormat });
-  // With a bucket the process keeps no finished files; tus parts arrive on this machine's disk
-  // either way. On disk, /readyz checks both directories, and the outputs one may not exist yet
-  // when the API starts before any worker.
-  if (config.storage.driver === 'local') {
-    mkdirSync(config.uploads.dir, { recursive: true });
-    mkdirSync(config.processedDir, { recursive: true });
-  }
+  // tus parts arrive on this machine's disk whatever the storage driver.
   mkdirSync(config.resumable.dir, { recursive: true });
 
   const api = composeApi(config, logger);

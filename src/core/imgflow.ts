@@ -249,6 +249,6 @@ export function createImgflow(ports: Ports, options: ImgflowOptions, events: Eve
 
     isReady: async () => redis.status === 'ready' && (await redis.ping().then(() => true, () => false)),
 
-    isStorageReady: () => Promise.all([files.uploads.probe(), files.outputs.probe()]).then(() => true, () => false),
+    isStorageReady: () => files.probe().then(() => true, () => false),
   };
 }

@@ -9,8 +9,7 @@ import type { DeadLetterQueue } from '../queue/dead-letter';
 import { DEAD_LETTER_QUEUE, IMAGE_QUEUE, type ImageQueue } from '../queue/jobs';
 import { WEBHOOK_QUEUE, type WebhookQueue } from '../queue/webhook-jobs';
 import type { ShutdownStep } from '../shutdown';
-import type { FileStore } from '../storage/file-store';
-import { openFileStores } from '../storage/open-file-stores';
+import { openFileStores, type FileStores } from '../storage/open-file-stores';
 
 /** What every process works through: the queues, the batch store and the connection under them. */
 export interface Ports {
@@ -24,7 +23,7 @@ export interface Ports {
   /** Each owner's batches by creation time, for GET /batches. */
   readonly batchIndex: BatchIndex;
   /** Where uploads and outputs are kept: the local disk or a bucket (STORAGE_DRIVER), behind one interface. */
-  readonly files: { readonly uploads: FileStore; readonly outputs: FileStore };
+  readonly files: Omit<FileStores, 'close'>;
   /** In order: the queues, then the connection. A process closes what it built on top first. */
   readonly closeSteps: readonly ShutdownStep[];
 }

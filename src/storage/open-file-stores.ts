@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import type { Config } from '../config';
 import type { FileStore } from './file-store';
 import { createLocalFileStore } from './local-file-store';
@@ -7,6 +8,8 @@ import { createS3SignedRequests } from './s3-signed-requests';
 export interface FileStores {
   readonly uploads: FileStore;
   readonly outputs: FileStore;
+  /** Resolves when both answer: the two directories, or the one bucket they share. */
+  probe(): Promise<void>;
   /** Releases the bucket's connections; nothing to do for the local disk. */
   close(): void;
 }
@@ -15,14 +18,21 @@ export interface FileStores {
 export function openFileStores(config: Pick<Config, 'storage' | 'uploads' | 'processedDir'>): FileStores {
   const { storage } = config;
   if (storage.driver === 'local') {
-    return { uploads: createLocalFileStore(config.uploads.dir), outputs: createLocalFileStore(config.processedDir), close: () => undefined };
+    // The outputs directory may not exist yet when the API starts before any worker.
+    mkdirSync(config.uploads.dir, { recursive: true });
+    mkdirSync(config.processedDir, { recursive: true });
+    const uploads = createLocalFileStore(config.uploads.dir);
+    const outputs = createLocalFileStore(config.processedDir);
+    return { uploads, outputs, probe: () => Promise.all([uploads.probe(), outputs.probe()]).then(() => undefined), close: () => undefined };
   }
   const client = createS3Client(storage.s3);
   const signed = createS3SignedRequests(client, storage.s3.bucket);
   const store = (folder: string) => createS3FileStore(client, { bucket: storage.s3.bucket, keyPrefix: `${storage.s3.prefix}${folder}/`, urlTtlSeconds: storage.s3.urlTtlSeconds, signed });
+  const uploads = store('uploads');
   return {
-    uploads: store('uploads'),
+    uploads,
     outputs: store('processed'),
+    probe: () => uploads.probe(),
     close: () => {
       signed.destroy();
       client.destroy();

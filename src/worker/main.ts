@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import dotenv from 'dotenv';
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
@@ -13,11 +12,6 @@ async function main(): Promise<void> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-worker', format: config.logFormat });
-  // With a bucket the process keeps no files at all.
-  if (config.storage.driver === 'local') {
-    mkdirSync(config.uploads.dir, { recursive: true });
-    mkdirSync(config.processedDir, { recursive: true });
-  }
 
   const { worker, redis, metrics, closeSteps } = composeWorker(config, logger);
   const { workerPort: port, workerHost: host, token } = config.metrics;

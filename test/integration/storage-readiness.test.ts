@@ -50,4 +50,14 @@ describe('GET /readyz reports the file storage', () => {
     apis.push(api);
     expect(await readiness(api)).toEqual(expected);
   });
+
+  it('asks the bucket once per check: uploads and outputs share it', async () => {
+    const api = await startApiProcess(world, s3.env);
+    apis.push(api);
+    await readiness(api);
+    const heads = () => s3.answered.filter((r) => r.method === 'HEAD' && r.url.split('?')[0]?.replace(/\/$/, '') === `/${s3.bucket}`).length;
+    const before = heads();
+    expect((await fetch(`${api.baseUrl}/readyz`)).status).toBe(200);
+    expect(heads() - before).toBe(1);
+  });
 });
