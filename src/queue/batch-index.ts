@@ -12,7 +12,7 @@ import type { RedisClient } from './redis-target';
 export function batchIndexKeys(prefix: string) {
   const keys = new QueueKeys(prefix);
   return {
-    /** The owner's index; batches made without an API key share one. */
+    /** The owner's index; batches made without an API key share one, whose name an owner's extends with `:<owner>` (REMOVE_BATCH relies on it). */
     byOwner: (owner: string | undefined) => keys.toKey(IMAGE_QUEUE, owner === undefined ? 'batch-index' : `batch-index:${owner}`),
     expiry: keys.toKey(IMAGE_QUEUE, 'batch-index-expiry'),
   };

@@ -89,6 +89,22 @@ redis.call('ZADD', KEYS[2], tonumber(clock[1]) * 1000 + tonumber(ARGV[2]) * 1000
 return 1
 `;
 
+// The inverse of CREATE_BATCH: the record, its entries in the owner's index (KEYS[2] is the
+// keyless one; an owner's is KEYS[2]:<owner>, as batch-index.ts names it) and in the expiry set
+// (KEYS[3]), and its unfinished files' places in its holder's queued files (KEYS[4]), in one
+// step, so no crash can leave a part that counts or lists a batch that is gone.
+export const REMOVE_BATCH = `
+local fields = redis.call('HMGET', KEYS[1], 'owner', 'quotaHolder', 'total', 'completed', 'failed')
+local owner, holder = fields[1], fields[2]
+if holder then
+  local left = tonumber(fields[3] or 0) - tonumber(fields[4] or 0) - tonumber(fields[5] or 0)
+  if redis.call('HINCRBY', KEYS[4], holder, -left) <= 0 then redis.call('HDEL', KEYS[4], holder) end
+end
+redis.call('ZREM', owner and (KEYS[2] .. ':' .. owner) or KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], (owner or '') .. ' ' .. ARGV[1])
+return redis.call('DEL', KEYS[1])
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     imgflowRecordOutcome(
@@ -110,5 +126,6 @@ declare module 'ioredis' {
       createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string, owner: string, batchId: string, createdAtMs: number,
       quotaHolder: string, maxQueued: number,
     ): Result<number, Context>;
+    imgflowRemoveBatch(batchKey: string, keylessIndexKey: string, expiryKey: string, quotaKey: string, batchId: string): Result<number, Context>;
   }
 }

@@ -2,7 +2,7 @@ import { QueueKeys } from 'bullmq';
 import type { RedisClient } from './redis-target';
 import { z } from 'zod';
 import { EVENTS_MAX_LEN, imageEventsKey } from './events';
-import { CREATE_BATCH, RECORD_OUTCOME, RESET_OUTCOME } from './batch-scripts';
+import { CREATE_BATCH, RECORD_OUTCOME, REMOVE_BATCH, RESET_OUTCOME } from './batch-scripts';
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
 import { webhookOutboxKey, type BatchCallback } from './webhook-jobs';
 import { batchIndexKeys } from './batch-index';
@@ -88,6 +88,7 @@ export interface BatchStore {
   serverTime(): Promise<number>;
   /** Writes the record if Redis runs the write by `notAfterMs` (its own clock); false if it came too late. */
   create(batch: NewBatch, options: { notAfterMs: number }): Promise<boolean>;
+  /** Removes everything `create` wrote for the batch, in one atomic step. */
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
   /** How many of the holder's files wait or are being processed, as counted for MAX_QUEUED_FILES_PER_KEY. */
@@ -116,6 +117,7 @@ export function createBatchStore(redis: RedisClient, options: { prefix: string; 
   redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 5, lua: RECORD_OUTCOME });
   redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 3, lua: RESET_OUTCOME });
   redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 4, lua: CREATE_BATCH });
+  redis.defineCommand('imgflowRemoveBatch', { numberOfKeys: 4, lua: REMOVE_BATCH });
   const quotaKey = keys.toKey(IMAGE_QUEUE, 'queued-files');
   const index = batchIndexKeys(options.prefix);
 
@@ -137,11 +139,7 @@ export function createBatchStore(redis: RedisClient, options: { prefix: string; 
       return created === 1;
     },
     async remove(batchId) {
-      // Its files never ran: give their places in the holder's quota back.
-      const [holder, total] = await redis.hmget(keyOf(batchId), 'quotaHolder', 'total');
-      const multi = redis.multi().del(keyOf(batchId));
-      if (holder) multi.hincrby(quotaKey, holder, -Number(total));
-      await multi.exec();
+      await redis.imgflowRemoveBatch(keyOf(batchId), index.byOwner(undefined), index.expiry, quotaKey, batchId);
     },
     async queuedFiles(holder) {
       return Number((await redis.hget(quotaKey, holder)) ?? 0);
