@@ -6,6 +6,7 @@ import { CREATE_BATCH, RECORD_OUTCOME, REMOVE_BATCH, RESET_OUTCOME } from './bat
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
 import { webhookOutboxKey, type BatchCallback } from './webhook-jobs';
 import { batchIndexKeys } from './batch-index';
+import { queuedFilesKey } from './queued-files';
 
 export const BatchFile = z.object({
   jobId: z.string().min(1),
@@ -118,7 +119,7 @@ export function createBatchStore(redis: RedisClient, options: { prefix: string; 
   redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 3, lua: RESET_OUTCOME });
   redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 4, lua: CREATE_BATCH });
   redis.defineCommand('imgflowRemoveBatch', { numberOfKeys: 4, lua: REMOVE_BATCH });
-  const quotaKey = keys.toKey(IMAGE_QUEUE, 'queued-files');
+  const quotaKey = queuedFilesKey(options.prefix);
   const index = batchIndexKeys(options.prefix);
 
   return {
