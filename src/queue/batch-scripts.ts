@@ -158,6 +158,27 @@ if queued > 0 then redis.call('HSET', KEYS[1], ARGV[1], queued) else redis.call(
 return {before, queued}
 `;
 
+// What a list of batches shows of each of KEYS, read in one step: per key an empty array when the
+// record is gone, else {createdAt, owner or '', processAt or '', total, completed, failed,
+// the jobIds of the files without an outcome...}. The counters are the record's own.
+export const READ_BATCH_SUMMARIES = `
+local rows = {}
+for i, key in ipairs(KEYS) do
+  local f = redis.call('HMGET', key, 'createdAt', 'owner', 'processAt', 'total', 'completed', 'failed', 'files')
+  local row = {}
+  if f[1] and f[7] then
+    row = {f[1], f[2] or '', f[3] or '', f[4] or '', f[5] or '0', f[6] or '0'}
+    if (tonumber(f[5]) or 0) + (tonumber(f[6]) or 0) < (tonumber(f[4]) or 0) then
+      for _, file in ipairs(cjson.decode(f[7])) do
+        if redis.call('HEXISTS', key, 'f:' .. file.jobId) == 0 then row[#row + 1] = file.jobId end
+      end
+    end
+  end
+  rows[i] = row
+end
+return rows
+`;
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     imgflowRecordOutcome(
@@ -179,6 +200,7 @@ declare module 'ioredis' {
       createdAt: string, total: number, files: string, notAfterMs: number, ttlSeconds: number, callbackUrl: string, callbackEvents: string, processAt: string, owner: string, batchId: string, createdAtMs: number,
       quotaHolder: string, maxQueued: number,
     ): Result<number, Context>;
+    imgflowReadBatchSummaries(numberOfKeys: number, ...batchKeys: string[]): Result<string[][], Context>;
     imgflowRemoveBatch(batchKey: string, keylessIndexKey: string, expiryKey: string, quotaKey: string, batchId: string): Result<number, Context>;
     imgflowReconcileQueuedFiles(quotaKey: string, completedKey: string, failedKey: string, holder: string, batchKeyPrefix: string, jobKeyPrefix: string, graceMs: number): Result<[number, number], Context>;
   }

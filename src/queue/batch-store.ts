@@ -2,7 +2,7 @@ import { QueueKeys } from 'bullmq';
 import type { RedisClient } from './redis-target';
 import { z } from 'zod';
 import { EVENTS_MAX_LEN, imageEventsKey } from './events';
-import { CREATE_BATCH, RECORD_OUTCOME, REMOVE_BATCH, RESET_OUTCOME } from './batch-scripts';
+import { CREATE_BATCH, READ_BATCH_SUMMARIES, RECORD_OUTCOME, REMOVE_BATCH, RESET_OUTCOME } from './batch-scripts';
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
 import { webhookOutboxKey, type BatchCallback } from './webhook-jobs';
 import { batchIndexKeys } from './batch-index';
@@ -84,6 +84,15 @@ export class QuotaExceededError extends Error {
   }
 }
 
+/** What a list shows of a batch, from its record alone: its counters, and which files have no outcome yet. */
+export interface StoredBatchSummary extends Pick<BatchRecord, 'batchId' | 'createdAt' | 'owner' | 'processAt'> {
+  readonly total: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** The jobIds of the files still without an outcome, in input order. */
+  readonly unfinished: readonly string[];
+}
+
 export interface BatchStore {
   /** Redis's clock, in ms: the base for `create`'s `notAfterMs`. */
   serverTime(): Promise<number>;
@@ -92,12 +101,34 @@ export interface BatchStore {
   /** Removes everything `create` wrote for the batch, in one atomic step. */
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
+  /** The summaries of several batches in one command, in their order; undefined where a record is gone. */
+  summaries(batchIds: readonly string[]): Promise<(StoredBatchSummary | undefined)[]>;
   /** How many of the holder's files wait or are being processed, as counted for MAX_QUEUED_FILES_PER_KEY. */
   queuedFiles(holder: string): Promise<number>;
   /** Whether the batch exists, and whose it is: one HGET, for checks that need nothing else of it. */
   ownerOf(batchId: string): Promise<{ owner: string | undefined } | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
   resetOutcome(batchId: string, jobId: string): Promise<void>;
+}
+
+function summaryOfRow(batchId: string, row: readonly string[]): StoredBatchSummary | undefined {
+  const [createdAt, owner, processAt, total, completed, failed, ...unfinished] = row;
+  if (createdAt === undefined) return undefined;
+  const count = (field: string, text: string | undefined) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 0) throw new CorruptBatchError(`Expected a count in field ${field} of batch ${batchId} but received ${JSON.stringify(text)}`);
+    return n;
+  };
+  return {
+    batchId,
+    createdAt,
+    owner: owner || undefined,
+    processAt: processAt || undefined,
+    total: count('total', total),
+    completed: count('completed', completed),
+    failed: count('failed', failed),
+    unfinished,
+  };
 }
 
 /**
@@ -119,6 +150,7 @@ export function createBatchStore(redis: RedisClient, options: { prefix: string; 
   redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 3, lua: RESET_OUTCOME });
   redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 4, lua: CREATE_BATCH });
   redis.defineCommand('imgflowRemoveBatch', { numberOfKeys: 4, lua: REMOVE_BATCH });
+  redis.defineCommand('imgflowReadBatchSummaries', { lua: READ_BATCH_SUMMARIES });
   const quotaKey = queuedFilesKey(options.prefix);
   const index = batchIndexKeys(options.prefix);
 
@@ -144,6 +176,11 @@ export function createBatchStore(redis: RedisClient, options: { prefix: string; 
     },
     async queuedFiles(holder) {
       return Number((await redis.hget(quotaKey, holder)) ?? 0);
+    },
+    async summaries(batchIds) {
+      if (batchIds.length === 0) return [];
+      const rows = await redis.imgflowReadBatchSummaries(batchIds.length, ...batchIds.map(keyOf));
+      return batchIds.map((batchId, i) => summaryOfRow(batchId, rows[i] ?? []));
     },
     async get(batchId) {
       const hash = await redis.hgetall(keyOf(batchId));

@@ -38,7 +38,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   sharp.cache(false);
 
   const ports = openPorts(config, logger, 'worker');
-  const { redis, batches, deadLetters, files, queue: images, webhooks } = ports;
+  const { redis, batches, batchIndex, deadLetters, files, queue: images, webhooks } = ports;
   const { prefix } = config.redis;
   // URL jobs download before they transform: the worker takes FETCH_CONCURRENCY jobs more than
   // it has Sharp slots, and the transforms semaphore keeps Sharp to WORKER_CONCURRENCY, so a
@@ -72,7 +72,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   };
   const worker = superviseWorker(createWorker, readyAndActive, logger, { idleMs: config.worker.watchdogIdleMs });
   const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
-  const upkeep = startBatchUpkeep({ redis, prefix, logger }, config.worker.reconcileIntervalMs);
+  const upkeep = startBatchUpkeep({ redis, prefix, batchIndex, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(
     [
       { store: files.outputs, maxAgeSeconds: config.retention.processedSeconds },
