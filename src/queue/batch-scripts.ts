@@ -159,17 +159,17 @@ return {before, queued}
 `;
 
 // What a list of batches shows of each of KEYS, read in one step: per key an empty array when the
-// record is gone, else {createdAt, owner or '', processAt or '', total, completed, failed,
-// the jobIds of the files without an outcome...}. The counters are the record's own.
+// record is gone, else {createdAt, processAt or '', total, completed, failed, the jobIds of the
+// files without an outcome...}. The counters are the record's own.
 export const READ_BATCH_SUMMARIES = `
 local rows = {}
 for i, key in ipairs(KEYS) do
-  local f = redis.call('HMGET', key, 'createdAt', 'owner', 'processAt', 'total', 'completed', 'failed', 'files')
+  local f = redis.call('HMGET', key, 'createdAt', 'processAt', 'total', 'completed', 'failed', 'files')
   local row = {}
-  if f[1] and f[7] then
-    row = {f[1], f[2] or '', f[3] or '', f[4] or '', f[5] or '0', f[6] or '0'}
-    if (tonumber(f[5]) or 0) + (tonumber(f[6]) or 0) < (tonumber(f[4]) or 0) then
-      for _, file in ipairs(cjson.decode(f[7])) do
+  if f[1] and f[6] then
+    row = {f[1], f[2] or '', f[3] or '', f[4] or '0', f[5] or '0'}
+    if (tonumber(f[4]) or 0) + (tonumber(f[5]) or 0) < (tonumber(f[3]) or 0) then
+      for _, file in ipairs(cjson.decode(f[6])) do
         if redis.call('HEXISTS', key, 'f:' .. file.jobId) == 0 then row[#row + 1] = file.jobId end
       end
     end

@@ -85,7 +85,7 @@ export class QuotaExceededError extends Error {
 }
 
 /** What a list shows of a batch, from its record alone: its counters, and which files have no outcome yet. */
-export interface StoredBatchSummary extends Pick<BatchRecord, 'batchId' | 'createdAt' | 'owner' | 'processAt'> {
+export interface StoredBatchSummary extends Pick<BatchRecord, 'batchId' | 'createdAt' | 'processAt'> {
   readonly total: number;
   readonly completed: number;
   readonly failed: number;
@@ -112,7 +112,7 @@ export interface BatchStore {
 }
 
 function summaryOfRow(batchId: string, row: readonly string[]): StoredBatchSummary | undefined {
-  const [createdAt, owner, processAt, total, completed, failed, ...unfinished] = row;
+  const [createdAt, processAt, total, completed, failed, ...unfinished] = row;
   if (createdAt === undefined) return undefined;
   const count = (field: string, text: string | undefined) => {
     const n = Number(text);
@@ -122,7 +122,6 @@ function summaryOfRow(batchId: string, row: readonly string[]): StoredBatchSumma
   return {
     batchId,
     createdAt,
-    owner: owner || undefined,
     processAt: processAt || undefined,
     total: count('total', total),
     completed: count('completed', completed),
