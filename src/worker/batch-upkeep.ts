@@ -18,9 +18,9 @@ export interface BatchUpkeepDeps {
  * Every `everyMs`: prunes the batch index of batches whose records expired (GET /batches only
  * drops the entries it finds gone), and recounts each client's queued files from what is
  * stored, so no count left high by a crash or a lost job refuses its holder for good. Both are
- * idempotent (the recount atomic per holder), so every worker can run them. `stop` does not wait for a run under way,
- * as the dead-letter reconciler's: with Redis down it would wait for Redis, and the next run, here
- * or in another worker, redoes one cut short.
+ * idempotent (the recount atomic per holder), so every worker can run them. `stop` does not
+ * wait for a run under way, as the dead-letter reconciler's: with Redis down it would wait for
+ * Redis, and the next run, here or in another worker, redoes one cut short.
  */
 export function startBatchUpkeep(deps: BatchUpkeepDeps, everyMs: number): { stop: () => void } {
   const upkeep = async () => {
