@@ -177,11 +177,11 @@ describe('GET /batches cost', () => {
     await stack.stop();
   });
 
-  /** The commands the API's connection sent to Redis while it served `path`. */
-  async function commandsFor(path: string): Promise<string[]> {
+  /** The commands the API's connection sent to Redis while it served `path`, which must list `items` batches. */
+  async function commandsFor(path: string, items = 20): Promise<string[]> {
     sent = [];
     const { body } = await stack.request.get(path).expect(200);
-    expect(body.items).toHaveLength(20);
+    expect(body.items).toHaveLength(items);
     // The monitor's stream lags the commands: this marker shows it has caught up.
     const marker = randomUUID();
     await stack.api.ports.redis.echo(marker);
@@ -192,6 +192,11 @@ describe('GET /batches cost', () => {
   it('serves a page of 20 finished batches in two commands: the index page, and one script for every record', async () => {
     await commandsFor('/batches?limit=20'); // loads the script
     expect(await commandsFor('/batches?limit=20')).toEqual(['zrange', 'evalsha']);
+  });
+
+  it('serves a later page in three: the cursor\'s own millisecond is read beside the older entries', async () => {
+    const { nextCursor } = (await stack.request.get('/batches?limit=10').expect(200)).body as Page;
+    expect(await commandsFor(`/batches?limit=10&cursor=${nextCursor}`, 10)).toEqual(['zrange', 'zrange', 'evalsha']);
   });
 
   it('asks the queue only for the state of each file still in flight', async () => {
