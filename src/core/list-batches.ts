@@ -1,10 +1,8 @@
 import type { BatchIndex, IndexPosition } from '../queue/batch-index';
 import type { BatchStore } from '../queue/batch-store';
 import type { BatchStatus } from '../queue/batch-summary';
-import { readBatchStatus, type BatchStatusView } from '../queue/job-status';
+import { readBatchSummaries, type BatchSummary } from '../queue/job-status';
 import type { ImageQueue } from '../queue/jobs';
-
-export type BatchSummary = Omit<BatchStatusView, 'files'>;
 
 export interface BatchListRequest {
   readonly limit: number;
@@ -31,11 +29,11 @@ export interface ListDeps {
 /**
  * One page of an owner's batches, newest first. Its cost is bounded by `limit` (a filtered page
  * looks at no more than FILTER_SCAN_FACTOR × limit batches and may hold fewer items, with a
- * cursor to go on from), never by how many batches the owner ever made.
+ * cursor to go on from), never by how many batches the owner ever made: an unfiltered page is
+ * one read of the index, one of the records (readBatchSummaries) and one of the unfinished files'
+ * states, whatever its length.
  */
 export async function listBatches(deps: ListDeps, owner: string | undefined, request: BatchListRequest): Promise<BatchListPage> {
-  // Retention's share of the work: each expired batch's entry is removed once, by whichever request comes first.
-  await deps.index.prune();
   const { limit, status } = request;
   const budget = status === undefined ? limit : limit * FILTER_SCAN_FACTOR;
   const items: BatchSummary[] = [];
@@ -44,21 +42,19 @@ export async function listBatches(deps: ListDeps, owner: string | undefined, req
   while (items.length < limit && scanned < budget) {
     const want = status === undefined ? limit - items.length : Math.min(limit, budget - scanned);
     const entries = await deps.index.page(owner, after, want);
-    const views = await Promise.all(entries.map((e) => readBatchStatus(deps.queue, deps.batches, e.batchId)));
+    const summaries = await readBatchSummaries(deps.queue, deps.batches, entries.map((e) => e.batchId));
+    const gone: string[] = [];
     for (const [i, entry] of entries.entries()) {
       scanned++;
       after = entry;
-      const view = views[i];
-      // Expired since the prune above, or left by an upload whose enqueue was undone.
-      if (!view) await deps.index.forget(owner, entry.batchId);
-      else if (status === undefined || view.status === status) items.push(summaryOf(view));
+      const summary = summaries[i];
+      // Expired and not pruned yet (the workers prune the rest), or left by an upload whose enqueue was undone.
+      if (!summary) gone.push(entry.batchId);
+      else if (status === undefined || summary.status === status) items.push(summary);
       if (items.length === limit) break;
     }
+    if (gone.length > 0) await deps.index.forget(owner, gone);
     if (entries.length < want) return { items, next: undefined };
   }
   return { items, next: after };
-}
-
-function summaryOf({ files: _files, ...summary }: BatchStatusView): BatchSummary {
-  return summary;
 }

@@ -12,7 +12,7 @@ import type { RedisClient } from './redis-target';
 export function batchIndexKeys(prefix: string) {
   const keys = new QueueKeys(prefix);
   return {
-    /** The owner's index; batches made without an API key share one. */
+    /** The owner's index; batches made without an API key share one, whose name an owner's extends with `:<owner>` (REMOVE_BATCH relies on it). */
     byOwner: (owner: string | undefined) => keys.toKey(IMAGE_QUEUE, owner === undefined ? 'batch-index' : `batch-index:${owner}`),
     expiry: keys.toKey(IMAGE_QUEUE, 'batch-index-expiry'),
   };
@@ -26,28 +26,29 @@ export interface IndexPosition {
 
 export interface BatchIndex {
   /**
-   * Up to `count` entries, newest first, after `after` (exclusive). One ZRANGE with LIMIT: its
-   * cost is the page's plus the log of the index, however long the owner's history.
+   * Up to `count` entries, newest first, after `after` (exclusive). One round trip of ZRANGEs
+   * with LIMIT: its cost is the page's plus the log of the index, however long the owner's history.
    */
   page(owner: string | undefined, after: IndexPosition | undefined, count: number): Promise<IndexPosition[]>;
   /** Removes the entries of batches whose records have expired, at most `max` per call; returns how many. */
   prune(max?: number): Promise<number>;
-  /** Drops one entry whose batch turned out to be gone already. */
-  forget(owner: string | undefined, batchId: string): Promise<void>;
+  /** Drops the entries of batches that turned out to be gone already, in one MULTI. */
+  forget(owner: string | undefined, batchIds: readonly string[]): Promise<void>;
 }
 
 export function createBatchIndex(redis: RedisClient, prefix: string): BatchIndex {
   const keys = batchIndexKeys(prefix);
   return {
     async page(owner, after, count) {
-      // Entries at the cursor's own millisecond come in descending id order (REV): skip those up to the cursor.
-      const max = after === undefined ? '+inf' : String(after.createdAtMs);
-      const ties = after === undefined ? 0 : await redis.zcount(keys.byOwner(owner), after.createdAtMs, after.createdAtMs);
-      const flat = await redis.zrange(keys.byOwner(owner), max, '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, count + ties, 'WITHSCORES');
-      const entries: IndexPosition[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ batchId: String(flat[i]), createdAtMs: Number(flat[i + 1]) });
-      const fresh = after === undefined ? entries : entries.filter((e) => e.createdAtMs < after.createdAtMs || e.batchId < after.batchId);
-      return fresh.slice(0, count);
+      const key = keys.byOwner(owner);
+      if (after === undefined) return positionsOf(await redis.zrange(key, '+inf', '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, count, 'WITHSCORES'));
+      // One round trip: the entries at the cursor's own millisecond (descending id order, REV:
+      // those after the cursor's id are kept), and up to `count` older ones.
+      const [ties, older] = await Promise.all([
+        redis.zrange(key, after.createdAtMs, after.createdAtMs, 'BYSCORE', 'REV', 'WITHSCORES'),
+        redis.zrange(key, `(${after.createdAtMs}`, '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, count, 'WITHSCORES'),
+      ]);
+      return [...positionsOf(ties).filter((e) => e.batchId < after.batchId), ...positionsOf(older)].slice(0, count);
     },
     async prune(max = 1000) {
       // Redis's clock, which set the expiry times.
@@ -64,8 +65,14 @@ export function createBatchIndex(redis: RedisClient, prefix: string): BatchIndex
       await pipeline.exec();
       return expired.length;
     },
-    async forget(owner, batchId) {
-      await redis.multi().zrem(keys.byOwner(owner), batchId).zrem(keys.expiry, `${owner ?? ''} ${batchId}`).exec();
+    async forget(owner, batchIds) {
+      await redis.multi().zrem(keys.byOwner(owner), ...batchIds).zrem(keys.expiry, ...batchIds.map((id) => `${owner ?? ''} ${id}`)).exec();
     },
   };
+}
+
+function positionsOf(flat: readonly string[]): IndexPosition[] {
+  const entries: IndexPosition[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) entries.push({ batchId: String(flat[i]), createdAtMs: Number(flat[i + 1]) });
+  return entries;
 }

@@ -2,10 +2,11 @@ import { QueueKeys } from 'bullmq';
 import type { RedisClient } from './redis-target';
 import { z } from 'zod';
 import { EVENTS_MAX_LEN, imageEventsKey } from './events';
-import { CREATE_BATCH, RECORD_OUTCOME, RESET_OUTCOME } from './batch-scripts';
+import { CREATE_BATCH, READ_BATCH_SUMMARIES, RECORD_OUTCOME, REMOVE_BATCH, RESET_OUTCOME } from './batch-scripts';
 import { IMAGE_QUEUE, ImageJobResult } from './jobs';
 import { webhookOutboxKey, type BatchCallback } from './webhook-jobs';
 import { batchIndexKeys } from './batch-index';
+import { queuedFilesKey } from './queued-files';
 
 export const BatchFile = z.object({
   jobId: z.string().min(1),
@@ -83,19 +84,50 @@ export class QuotaExceededError extends Error {
   }
 }
 
+/** What a list shows of a batch, from its record alone: its counters, and which files have no outcome yet. */
+export interface StoredBatchSummary extends Pick<BatchRecord, 'batchId' | 'createdAt' | 'processAt'> {
+  readonly total: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** The jobIds of the files still without an outcome, in input order. */
+  readonly unfinished: readonly string[];
+}
+
 export interface BatchStore {
   /** Redis's clock, in ms: the base for `create`'s `notAfterMs`. */
   serverTime(): Promise<number>;
   /** Writes the record if Redis runs the write by `notAfterMs` (its own clock); false if it came too late. */
   create(batch: NewBatch, options: { notAfterMs: number }): Promise<boolean>;
+  /** Removes everything `create` wrote for the batch, in one atomic step. */
   remove(batchId: string): Promise<void>;
   get(batchId: string): Promise<BatchRecord | undefined>;
+  /** The summaries of several batches in one command, in their order; undefined where a record is gone. */
+  summaries(batchIds: readonly string[]): Promise<(StoredBatchSummary | undefined)[]>;
   /** How many of the holder's files wait or are being processed, as counted for MAX_QUEUED_FILES_PER_KEY. */
   queuedFiles(holder: string): Promise<number>;
   /** Whether the batch exists, and whose it is: one HGET, for checks that need nothing else of it. */
   ownerOf(batchId: string): Promise<{ owner: string | undefined } | undefined>;
   recordOutcome(batchId: string, jobId: string, outcome: FileOutcome): Promise<void>;
   resetOutcome(batchId: string, jobId: string): Promise<void>;
+}
+
+function summaryOfRow(batchId: string, row: readonly string[]): StoredBatchSummary | undefined {
+  const [createdAt, processAt, total, completed, failed, ...unfinished] = row;
+  if (createdAt === undefined) return undefined;
+  const count = (field: string, text: string | undefined) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < 0) throw new CorruptBatchError(`Expected a count in field ${field} of batch ${batchId} but received ${JSON.stringify(text)}`);
+    return n;
+  };
+  return {
+    batchId,
+    createdAt,
+    processAt: processAt || undefined,
+    total: count('total', total),
+    completed: count('completed', completed),
+    failed: count('failed', failed),
+    unfinished,
+  };
 }
 
 /**
@@ -116,7 +148,9 @@ export function createBatchStore(redis: RedisClient, options: { prefix: string; 
   redis.defineCommand('imgflowRecordOutcome', { numberOfKeys: 5, lua: RECORD_OUTCOME });
   redis.defineCommand('imgflowResetOutcome', { numberOfKeys: 3, lua: RESET_OUTCOME });
   redis.defineCommand('imgflowCreateBatch', { numberOfKeys: 4, lua: CREATE_BATCH });
-  const quotaKey = keys.toKey(IMAGE_QUEUE, 'queued-files');
+  redis.defineCommand('imgflowRemoveBatch', { numberOfKeys: 4, lua: REMOVE_BATCH });
+  redis.defineCommand('imgflowReadBatchSummaries', { lua: READ_BATCH_SUMMARIES });
+  const quotaKey = queuedFilesKey(options.prefix);
   const index = batchIndexKeys(options.prefix);
 
   return {
@@ -137,14 +171,15 @@ export function createBatchStore(redis: RedisClient, options: { prefix: string; 
       return created === 1;
     },
     async remove(batchId) {
-      // Its files never ran: give their places in the holder's quota back.
-      const [holder, total] = await redis.hmget(keyOf(batchId), 'quotaHolder', 'total');
-      const multi = redis.multi().del(keyOf(batchId));
-      if (holder) multi.hincrby(quotaKey, holder, -Number(total));
-      await multi.exec();
+      await redis.imgflowRemoveBatch(keyOf(batchId), index.byOwner(undefined), index.expiry, quotaKey, batchId);
     },
     async queuedFiles(holder) {
       return Number((await redis.hget(quotaKey, holder)) ?? 0);
+    },
+    async summaries(batchIds) {
+      if (batchIds.length === 0) return [];
+      const rows = await redis.imgflowReadBatchSummaries(batchIds.length, ...batchIds.map(keyOf));
+      return batchIds.map((batchId, i) => summaryOfRow(batchId, rows[i] ?? []));
     },
     async get(batchId) {
       const hash = await redis.hgetall(keyOf(batchId));

@@ -10,6 +10,7 @@ import { createWorkerMetrics, type WorkerMetrics } from '../metrics/worker-metri
 import type { RedisClient } from '../queue/redis-target';
 import type { ShutdownStep } from '../shutdown';
 import { packageVersion } from '../version';
+import { startBatchUpkeep } from './batch-upkeep';
 import { closeWorker, countRunning } from './close-worker';
 import { startDeadLetterReconciler } from './dead-letter-reconciler';
 import { startFileRetention } from './file-retention';
@@ -37,7 +38,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   sharp.cache(false);
 
   const ports = openPorts(config, logger, 'worker');
-  const { redis, batches, deadLetters, files, queue: images, webhooks } = ports;
+  const { redis, batches, batchIndex, deadLetters, files, queue: images, webhooks } = ports;
   const { prefix } = config.redis;
   // URL jobs download before they transform: the worker takes FETCH_CONCURRENCY jobs more than
   // it has Sharp slots, and the transforms semaphore keeps Sharp to WORKER_CONCURRENCY, so a
@@ -71,6 +72,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
   };
   const worker = superviseWorker(createWorker, readyAndActive, logger, { idleMs: config.worker.watchdogIdleMs });
   const reconciler = startDeadLetterReconciler({ queue: images, deadLetters, batches, logger }, config.worker.reconcileIntervalMs);
+  const upkeep = startBatchUpkeep({ redis, prefix, batchIndex, logger }, config.worker.reconcileIntervalMs);
   const retention = startFileRetention(
     [
       { store: files.outputs, maxAgeSeconds: config.retention.processedSeconds },
@@ -92,6 +94,7 @@ export function composeWorker(config: Config, logger: Logger): WorkerContext {
       ['file retention', retention.stop],
       ['orphan upload sweep', orphans.stop],
       ['dead-letter reconciler', reconciler.stop],
+      ['batch upkeep', upkeep.stop],
       ...webhookSteps,
       ['url downloads', () => fetchClient.close()],
       ...ports.closeSteps,

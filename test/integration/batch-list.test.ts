@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { createBatchIndex, batchIndexKeys } from '../../src/queue/batch-index';
 import { createKey, type CreatedKey } from '../helpers/api-keys';
 import { fixtures } from '../fixtures/images';
-import { startStack, waitFor, type TestStack } from '../helpers/stack';
+import { startStack, testRedisUrl, waitFor, type TestStack } from '../helpers/stack';
 
 // Keys from the real command (a tsx child process each); no worker: batches stay waiting or scheduled.
 jest.setTimeout(60_000);
@@ -51,6 +52,15 @@ describe('GET /batches', () => {
     expect(listed.map((b) => b.batchId)).toEqual(made.map((b) => b.batchId).reverse());
     expect(listed[0]).toMatchObject({ statusUrl: `/batches/${listed[0]?.batchId}`, progress: { total: 1 } });
     expect(pages.at(-1)?.nextCursor).toBeNull();
+  });
+
+  it('shows each batch as GET /batches/:batchId does, without its files', async () => {
+    const { items } = (await stack.request.get('/batches').set(as(alice)).expect(200)).body as Page;
+    for (const item of items) {
+      const { files: _files, ...batch } = (await stack.request.get(item.statusUrl).set(as(alice)).expect(200)).body;
+      expect(item).toEqual({ ...batch, statusUrl: item.statusUrl });
+    }
+    expect(items.map((b) => b.status).sort()).toEqual(['scheduled', 'scheduled', 'scheduled', 'waiting', 'waiting']);
   });
 
   it('shows another key only its own batches', async () => {
@@ -107,7 +117,7 @@ describe('GET /batches and retention', () => {
     // Pending: 1.8 s from the upload; finished: 1 s from now.
     expect(finished).toBeLessThan(pending);
     expect(finished).toBeGreaterThan(Date.now() - 1000);
-    await stack.api.ports.batchIndex.forget(undefined, res.body.batchId);
+    await stack.api.ports.batchIndex.forget(undefined, [res.body.batchId]);
   });
 
   it('drops expired batches from the list and prunes their index entries (without keys: one shared index)', async () => {
@@ -119,5 +129,79 @@ describe('GET /batches and retention', () => {
     expect((await stack.request.get('/batches').expect(200)).body).toEqual({ items: [], nextCursor: null });
     expect(await stack.api.ports.redis.zcard(keys.byOwner(undefined))).toBe(0);
     expect(await stack.api.ports.redis.zcard(keys.expiry)).toBe(0);
+  });
+});
+
+describe('the batch index and retention, with a worker', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    // Finished batches live RETENTION_HOURS: 0.0003 h is about 1 s; the workers' upkeep runs every 200 ms.
+    stack = await startStack({ worker: true, env: { RETENTION_HOURS: '0.0003', RECONCILE_INTERVAL_MS: '200' } });
+  });
+  afterAll(() => stack.stop());
+
+  it('prunes the entries of expired batches that no request lists', async () => {
+    const res = await stack.request.post('/upload').attach('media', fixtures.rgbaPng).expect(202);
+    await waitFor(async () => (await stack.request.get(res.body.statusUrl).expect(200)).body.state === 'completed', { what: 'the upload to complete' });
+    const keys = batchIndexKeys(stack.world.prefix);
+    const { redis } = stack.api.ports;
+    await waitFor(async () => (await redis.zcard(keys.byOwner(undefined))) + (await redis.zcard(keys.expiry)) === 0, { what: 'the index entries to be pruned', timeoutMs: 10_000 });
+  });
+});
+
+describe('GET /batches cost', () => {
+  let stack: TestStack;
+  let client: Redis;
+  let monitor: Redis;
+  let sent: string[][] = [];
+  const upload = async () => (await stack.request.post('/upload').attach('media', fixtures.rgbaPng).expect(202)).body as { batchId: string; jobId: string };
+
+  beforeAll(async () => {
+    stack = await startStack();
+    for (let i = 0; i < 20; i++) {
+      const { batchId, jobId } = await upload();
+      // No worker: the outcome is recorded as the worker would.
+      await stack.api.ports.batches.recordOutcome(batchId, jobId, { state: 'failed', failedReason: 'CORRUPT_IMAGE: test', attemptsMade: 1 });
+    }
+    const { redis } = stack.api.ports;
+    const addr = /addr=(\S+)/.exec(String(await redis.call('CLIENT', 'INFO')))?.[1];
+    client = new Redis(testRedisUrl());
+    monitor = await client.monitor();
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === addr) sent.push(args);
+    });
+  });
+  afterAll(async () => {
+    monitor?.disconnect();
+    client?.disconnect();
+    await stack.stop();
+  });
+
+  /** The commands the API's connection sent to Redis while it served `path`, which must list `items` batches. */
+  async function commandsFor(path: string, items = 20): Promise<string[]> {
+    sent = [];
+    const { body } = await stack.request.get(path).expect(200);
+    expect(body.items).toHaveLength(items);
+    // The monitor's stream lags the commands: this marker shows it has caught up.
+    const marker = randomUUID();
+    await stack.api.ports.redis.echo(marker);
+    await waitFor(async () => sent.some((args) => args[1] === marker), { what: 'the monitor to catch up' });
+    return sent.filter((args) => args[1] !== marker).map((args) => args[0]?.toLowerCase() ?? '');
+  }
+
+  it('serves a page of 20 finished batches in two commands: the index page, and one script for every record', async () => {
+    await commandsFor('/batches?limit=20'); // loads the script
+    expect(await commandsFor('/batches?limit=20')).toEqual(['zrange', 'evalsha']);
+  });
+
+  it('serves a later page in three: the cursor\'s own millisecond is read beside the older entries', async () => {
+    const { nextCursor } = (await stack.request.get('/batches?limit=10').expect(200)).body as Page;
+    expect(await commandsFor(`/batches?limit=10&cursor=${nextCursor}`, 10)).toEqual(['zrange', 'zrange', 'evalsha']);
+  });
+
+  it('asks the queue only for the state of each file still in flight', async () => {
+    for (let i = 0; i < 5; i++) await upload();
+    await commandsFor('/batches?limit=20'); // loads BullMQ's state script
+    expect(await commandsFor('/batches?limit=20')).toEqual(['zrange', 'evalsha', ...Array(5).fill('evalsha')]);
   });
 });

@@ -20,6 +20,17 @@ describe('batch store lifetimes and counters', () => {
     redis.disconnect();
   });
 
+  async function keysUnder(under: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${under}:*`, 'COUNT', 1000);
+      found.push(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+    return found.sort();
+  }
+
   it('keeps an unfinished batch as long as its inputs, and a finished one for the retention time', async () => {
     const batchId = randomUUID();
     const key = `${prefix}:images:batch:${batchId}`;
@@ -50,6 +61,22 @@ describe('batch store lifetimes and counters', () => {
     const notAfterMs = (await batches.serverTime()) - 1;
     expect(await batches.create({ batchId, createdAt: new Date().toISOString(), files: [{ jobId: 'a', originalName: 'a.jpg' }] }, { notAfterMs })).toBe(false);
     expect(await redis.exists(`${prefix}:images:batch:${batchId}`)).toBe(0);
+  });
+
+  it.each([
+    ['an owner and a queued-files quota', { owner: 'alice', quota: { holder: 'key:alice', max: 10 } }],
+    ['neither (a server without keys or limits)', {}],
+  ])('removes every key its creation wrote, with %s', async (_what, placement) => {
+    // A prefix of its own: after the removal, nothing at all may be left under it.
+    const own = `imgflow-test-${randomUUID()}`;
+    const store = createBatchStore(redis, { prefix: own, ttlSeconds: 100 });
+    const batchId = randomUUID();
+    const files = [{ jobId: randomUUID(), originalName: 'a.jpg' }, { jobId: randomUUID(), originalName: 'b.jpg' }];
+    expect(await store.create({ batchId, createdAt: new Date().toISOString(), files, ...placement }, { notAfterMs: (await store.serverTime()) + 10_000 })).toBe(true);
+    expect(await keysUnder(own)).not.toEqual([]);
+
+    await store.remove(batchId);
+    expect(await keysUnder(own)).toEqual([]);
   });
 
   it.each([

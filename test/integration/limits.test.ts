@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { createKey, type CreatedKey } from '../helpers/api-keys';
@@ -92,7 +93,7 @@ describe('MAX_QUEUED_FILES_PER_KEY', () => {
   let bob: CreatedKey;
   beforeAll(async () => {
     [alice, bob] = await Promise.all([createKey('Alice'), createKey('Bob')]);
-    stack = await startStack({ worker: true, env: { API_KEYS: `${alice.env},${bob.env}`, MAX_QUEUED_FILES_PER_KEY: '2', ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
+    stack = await startStack({ worker: true, env: { API_KEYS: `${alice.env},${bob.env}`, MAX_QUEUED_FILES_PER_KEY: '2', ADMIN_TOKEN: TEST_ADMIN_TOKEN, RECONCILE_INTERVAL_MS: '200' } });
     server = stack.api.app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     port = (server.address() as AddressInfo).port;
@@ -134,6 +135,19 @@ describe('MAX_QUEUED_FILES_PER_KEY', () => {
     }
     expect(await stack.api.ports.batches.queuedFiles('key:bob')).toBe(0);
     expect(await stack.api.ports.batches.queuedFiles('key:alice')).toBe(2);
+  });
+
+  it('gives a key back the places of a batch that expired unfinished, so it is not refused for good', async () => {
+    const { batches, redis } = stack.api.ports;
+    const batchId = randomUUID();
+    const files = [{ jobId: randomUUID(), originalName: 'a.jpg' }, { jobId: randomUUID(), originalName: 'b.jpg' }];
+    await batches.create({ batchId, createdAt: new Date().toISOString(), files, owner: 'bob', quota: { holder: 'key:bob', max: 2 } }, { notAfterMs: (await batches.serverTime()) + 10_000 });
+    expect(await batches.queuedFiles('key:bob')).toBe(2);
+    // Its record goes as retention would take it, with its files never finished: nothing records an outcome for them.
+    await redis.del(`${stack.world.prefix}:images:batch:${batchId}`);
+    await waitFor(async () => (await batches.queuedFiles('key:bob')) === 0, { what: 'the worker to recount bob\'s queued files', timeoutMs: 5000 });
+    const res = await stack.request.post('/upload').set(as(bob)).attach('media', fixtures.rgbaPng).expect(202);
+    await waitFor(async () => (await stack.request.get(res.body.statusUrl).set(as(bob)).expect(200)).body.state === 'completed', { what: 'bob\'s upload completed' });
   });
 
   it('gives a failed file\'s place back, and counts it again when its dead letter is put back on the queue', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import { reconcileQueuedFiles } from '../../src/queue/queued-files';
 import { fixtures } from '../fixtures/images';
 import { startWorkerProcess, type ServiceProcess } from '../helpers/processes';
 import { startRedisCluster, type RedisCluster } from '../helpers/redis-cluster';
@@ -21,7 +22,7 @@ describe('on a three-master Redis Cluster', () => {
   beforeAll(async () => {
     cluster = await startRedisCluster(3);
     // The world's prefix holds a hash tag, as config.ts requires on a cluster.
-    const world = createTestWorld({ REDIS_CLUSTER_NODES: cluster.nodes, QUEUE_PREFIX: `{imgflow-test-${randomUUID()}}`, MAX_FILES: String(PHOTOS.length) });
+    const world = createTestWorld({ REDIS_CLUSTER_NODES: cluster.nodes, QUEUE_PREFIX: `{imgflow-test-${randomUUID()}}`, MAX_FILES: String(PHOTOS.length), MAX_QUEUED_FILES_PER_KEY: '100' });
     stack = await startStack({ world });
   });
   afterAll(async () => {
@@ -57,6 +58,16 @@ describe('on a three-master Redis Cluster', () => {
     expect(await queue.getJobCounts('active', 'waiting', 'failed', 'completed')).toMatchObject({ active: 0, waiting: 0, failed: 0, completed: PHOTOS.length });
     const outputs = readdirSync(stack.world.processedDir).filter((f) => !f.endsWith('.tmp'));
     expect(outputs.map((f) => path.parse(f).name).sort()).toEqual(jobIds);
+  });
+
+  it('lists, counts and recounts batches there: the scripts reach the keys they derive from their own', async () => {
+    const { items } = (await stack.request.get('/batches').expect(200)).body as { items: { status: string }[] };
+    expect(items.map((b) => b.status)).toEqual(['completed']);
+    // A record whose jobs never came (an API that died between the two), recounted at once.
+    const { batches, redis } = stack.api.ports;
+    const files = [{ jobId: randomUUID(), originalName: 'a.jpg' }];
+    await batches.create({ batchId: randomUUID(), createdAt: new Date().toISOString(), files, quota: { holder: 'key:lost', max: 10 } }, { notAfterMs: (await batches.serverTime()) + 10_000 });
+    expect(await reconcileQueuedFiles(redis, stack.world.prefix, { graceMs: 0 })).toEqual([{ holder: 'key:lost', before: 1, after: 0 }]);
   });
 
   it('keeps every key of the prefix in one hash slot, on one master', async () => {
