@@ -84,6 +84,7 @@ describe('Redis restarted under a running API and worker (AOF everysec)', () => 
     const done = await waitFor(() => batchDone(api, after.batchId), { timeoutMs: 60_000, intervalMs: 250, what: 'batch after restart' });
     expect(done.status).toBe('completed');
     expect(filesIn(world.processedDir)).toHaveLength(14);
-    expect(worker?.child.exitCode).toBeNull(); // the same worker process, reconnected by itself
+    // The same worker process, reconnected by itself: neither exited nor killed by a signal.
+    expect({ exitCode: worker?.child.exitCode, signalCode: worker?.child.signalCode }).toEqual({ exitCode: null, signalCode: null });
   });
 });

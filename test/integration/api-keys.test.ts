@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { redactAccessToken } from '../../src/api/api-key-auth';
+import { closeServer, listen } from '../../src/api/server';
 import { createKey, type CreatedKey } from '../helpers/api-keys';
 import { filesIn } from '../helpers/http';
+import { rawRequest } from '../helpers/raw-http';
 import { startStack, TEST_ADMIN_TOKEN, type TestStack } from '../helpers/stack';
 
 // Each key comes from the real command, a tsx child process: a second or two.
@@ -44,6 +47,20 @@ describe('API keys (API_KEYS)', () => {
   );
 
   it('refuses an upload without a key before reading its body, and stores nothing', async () => {
+    const server = await listen(stack.api.app, { host: '127.0.0.1', port: 0, requestTimeoutMs: 30_000 });
+    try {
+      // A body announced and never sent: only an answer given before reading it can arrive.
+      const outcome = await rawRequest({
+        port: (server.address() as AddressInfo).port,
+        path: '/process-images',
+        headers: { 'Content-Type': 'multipart/form-data; boundary=x', 'Content-Length': String(4 * 1024 * 1024) },
+        chunks: [],
+        waitMs: 5000,
+      });
+      expect({ status: outcome.status, code: outcome.body?.code }).toEqual({ status: 401, code: 'UNAUTHENTICATED' });
+    } finally {
+      await closeServer(server, 0);
+    }
     const res = await stack.request.post('/process-images').attach('images', Buffer.alloc(1024), 'a.jpg').expect(401);
     expect(res.body.code).toBe('UNAUTHENTICATED');
     expect(filesIn(stack.world.uploadDir)).toEqual([]);

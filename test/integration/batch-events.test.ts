@@ -157,6 +157,7 @@ describe('GET /batches/:batchId/events', () => {
       const one = watch(`${second.baseUrl}/batches/${waiting}/events`);
       await one.first('snapshot');
       const withOne = connectionsTo(pid, redisPort);
+      expect(withOne).toBeGreaterThan(0); // the count sees the process's Redis connections at all
       const many = Array.from({ length: 50 }, () => watch(`${second.baseUrl}/batches/${waiting}/events`));
       await Promise.all(many.map((w) => w.first('snapshot')));
       expect(connectionsTo(pid, redisPort)).toBe(withOne);

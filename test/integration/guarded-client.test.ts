@@ -139,6 +139,10 @@ describe('the guarded client with ALLOW_PRIVATE_URLS', () => {
   });
 
   it('gives up on a receiver that never answers after timeoutMs', async () => {
+    const started = Date.now();
     await expect(client.request(`${base()}/hang`, { ...post, timeoutMs: 300 })).rejects.toThrow(/abort|timeout/i);
+    // Not before: the receiver had its 300 ms (a little less, for the timer's granularity).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(receiver.requests).toContain('POST /hang');
   });
 });

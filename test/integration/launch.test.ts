@@ -177,6 +177,7 @@ describe('npm start (src/launch.ts)', () => {
       const run = await launch();
       await waitForApi(run);
       const { api, worker, redis } = run.pids();
+      expect([api, worker, redis].every(isAlive)).toBe(true); // known and running, so the check after the exit means something
 
       process.kill(worker as number, 'SIGKILL');
       const { code } = await within(run.exited, 30_000, 'the launcher to exit');
@@ -193,6 +194,7 @@ describe('npm start (src/launch.ts)', () => {
       const run = await launch({}, { underShell: true });
       await waitForApi(run);
       const { launcher, api, worker, redis } = run.pids();
+      expect([launcher, api, worker, redis].every(isAlive)).toBe(true);
 
       run.child.kill('SIGTERM');
       await poll(async () => (isAlive(launcher) ? undefined : true), 'the orphaned launcher to stop', run, 30_000, { afterExit: true });

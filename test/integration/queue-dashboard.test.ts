@@ -34,6 +34,9 @@ describe('queue dashboard at /admin/queues', () => {
   it('guards its API and static files too', async () => {
     await stack.request.get('/admin/queues/api/queues').expect(401);
     await stack.request.put(`/admin/queues/api/queues/images/${failedJobId}/retry`).expect(401);
+    await stack.request.get('/admin/queues/static/favicon.ico').expect(401);
+    // The same path is a file it serves: the 401 above is the guard, not a missing file.
+    await stack.admin.get('/admin/queues/static/favicon.ico').expect(200);
   });
 
   it('serves the page to basic auth with any user and the token as password, under its own CSP', async () => {

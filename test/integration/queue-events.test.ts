@@ -46,6 +46,7 @@ describe('QueueEvents subscriber', () => {
     const finished = await waitFor(async () => lines.find((l) => l.msg === 'batch finished' && l.batchId === batchId), { what: 'batch finished event' });
     expect(finished).toMatchObject({ completed: 2, failed: 1, total: 3 });
     await waitFor(async () => lines.filter((l) => l.msg === 'job completed').length === 2 || undefined, { what: 'two completed events' });
+    expect(lines.filter((l) => l.msg === 'job completed').map((l) => l.jobId).sort()).toEqual([jobs[0]?.jobId, jobs[1]?.jobId].sort());
     const failed = lines.filter((l) => l.msg === 'job failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ jobId: jobs[2]?.jobId, failedReason: expect.stringMatching(/^CORRUPT_IMAGE/) });

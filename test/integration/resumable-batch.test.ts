@@ -53,6 +53,8 @@ describe('submitResumableBatch', () => {
     const imgflow = { submitBatch: () => Promise.reject(refusal) };
     const ids = [finishedUpload(), finishedUpload()];
     await expect(submitResumableBatch({ resumable, imgflow }, { owner: undefined, address: '127.0.0.1' }, ids, {}, {})).rejects.toBe(refusal);
+    // Still finished uploads in the tus store, and claimable: a retry can complete them.
+    await expect(Promise.all(ids.map((id) => tus.finished(id, undefined)))).resolves.toEqual(ids.map((id) => ({ id, originalName: 'photo.jpg' })));
     expect(await claims.claim(ids)).toEqual(expect.any(String));
   });
 });

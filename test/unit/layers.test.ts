@@ -54,6 +54,8 @@ function localImports(file: string): string[] {
 
 describe('the layering of src/', () => {
   const files = sourceFiles(SRC);
+  /** The file an import names: `x.ts`, `x.js` for the browser script's ESM, or a folder's `index.ts` (a barrel belongs to its folder's part). */
+  const resolve = (target: string) => [`${target}.ts`, target.replace(/\.js$/, '.ts'), path.join(target, 'index.ts'), target].find((f) => files.includes(f));
 
   it('finds the parts it checks', () => {
     expect(new Set(files.map(partOf))).toEqual(new Set(Object.keys(ALLOWED)));
@@ -62,14 +64,15 @@ describe('the layering of src/', () => {
   it.each(files.map((f) => [path.relative(SRC, f), f]))('%s imports only downhill', (_name, file) => {
     const from = partOf(file);
     for (const target of localImports(file)) {
-      const to = partOf(target.endsWith('.ts') ? target : `${target}.ts`);
+      const resolved = resolve(target);
+      expect({ import: path.relative(SRC, target), resolved: resolved !== undefined }).toEqual({ import: path.relative(SRC, target), resolved: true });
+      const to = partOf(resolved as string);
       if (to === from) continue;
       expect({ import: path.relative(SRC, target), allowed: ALLOWED[from]?.includes(to) }).toEqual({ import: path.relative(SRC, target), allowed: true });
     }
   });
 
   it('has no import cycles', () => {
-    const resolve = (target: string) => [`${target}.ts`, path.join(target, 'index.ts'), target].find((f) => files.includes(f));
     const graph = new Map(files.map((f) => [f, localImports(f).map(resolve).filter((f): f is string => f !== undefined)]));
     const cycles: string[] = [];
     const state = new Map<string, 'open' | 'done'>();

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import sharp from 'sharp';
 import { DEFAULT_SPEC, InvalidImageError, transformImage } from '../../src/pipeline';
 import { createLocalFileStore, pathInStore } from '../../src/storage/local-file-store';
@@ -99,7 +100,15 @@ describe('the local file store', () => {
 
   it('writes a stream atomically and reads, stats, opens and removes it', async () => {
     const store = createLocalFileStore(mkdtempSync(path.join(root, 'store-')));
-    await store.write('a', Buffer.from('hello'));
+    const source = new PassThrough();
+    const written = store.write('a', source);
+    source.write('hel');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Half-way through, the name does not exist yet: readers see the whole file or nothing.
+    expect(await store.stat('a')).toBeUndefined();
+    source.end('lo');
+    await written;
+    expect(readdirSync(store.dir)).toEqual(['a']);
     expect((await store.read('a')).toString()).toBe('hello');
     expect(await store.stat('a')).toMatchObject({ size: 5 });
     const chunks: Buffer[] = [];
