@@ -4,6 +4,7 @@ import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { runMain } from '../run-main';
 import { onShutdown } from '../shutdown';
+import { makeLocalDirectories } from '../storage/open-file-stores';
 import { composeApi } from './compose';
 import { closeServer, listen } from './server';
 
@@ -11,6 +12,7 @@ async function main(): Promise<void> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-api', format: config.logFormat });
+  makeLocalDirectories(config);
   // tus parts arrive on this machine's disk whatever the storage driver.
   mkdirSync(config.resumable.dir, { recursive: true });
 

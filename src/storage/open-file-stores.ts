@@ -14,13 +14,20 @@ export interface FileStores {
   close(): void;
 }
 
-/** The one place STORAGE_DRIVER is read: the rest of the code sees two FileStores. */
+/**
+ * On the local disk, the two directories, made at a process's start: /readyz probes both, and
+ * the outputs one may not exist yet when the API starts before any worker. A bucket needs none.
+ */
+export function makeLocalDirectories(config: Pick<Config, 'storage' | 'uploads' | 'processedDir'>): void {
+  if (config.storage.driver !== 'local') return;
+  mkdirSync(config.uploads.dir, { recursive: true });
+  mkdirSync(config.processedDir, { recursive: true });
+}
+
+/** With makeLocalDirectories, the one place STORAGE_DRIVER is read: the rest of the code sees two FileStores. */
 export function openFileStores(config: Pick<Config, 'storage' | 'uploads' | 'processedDir'>): FileStores {
   const { storage } = config;
   if (storage.driver === 'local') {
-    // The outputs directory may not exist yet when the API starts before any worker.
-    mkdirSync(config.uploads.dir, { recursive: true });
-    mkdirSync(config.processedDir, { recursive: true });
     const uploads = createLocalFileStore(config.uploads.dir);
     const outputs = createLocalFileStore(config.processedDir);
     return { uploads, outputs, probe: () => Promise.all([uploads.probe(), outputs.probe()]).then(() => undefined), close: () => undefined };

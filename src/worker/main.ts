@@ -3,6 +3,7 @@ import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { runMain } from '../run-main';
 import { onShutdown, type ShutdownStep } from '../shutdown';
+import { makeLocalDirectories } from '../storage/open-file-stores';
 import { startMetricsServer } from '../metrics/metrics-server';
 import { EXIT_REDIS_LOST } from '../exit-codes';
 import { composeWorker } from './compose';
@@ -12,6 +13,7 @@ async function main(): Promise<void> {
   dotenv.config({ quiet: true });
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel, name: 'imgflow-worker', format: config.logFormat });
+  makeLocalDirectories(config);
 
   const { worker, redis, metrics, closeSteps } = composeWorker(config, logger);
   const { workerPort: port, workerHost: host, token } = config.metrics;
