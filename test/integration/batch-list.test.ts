@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createBatchIndex, batchIndexKeys } from '../../src/queue/batch-index';
 import { createKey, type CreatedKey } from '../helpers/api-keys';
+import { monitorRedis } from '../helpers/redis-monitor';
 import { fixtures } from '../fixtures/images';
 import { startStack, testRedisUrl, waitFor, type TestStack } from '../helpers/stack';
 
@@ -151,8 +151,7 @@ describe('the batch index and retention, with a worker', () => {
 
 describe('GET /batches cost', () => {
   let stack: TestStack;
-  let client: Redis;
-  let monitor: Redis;
+  let monitor: { close(): void };
   let sent: string[][] = [];
   const upload = async () => (await stack.request.post('/upload').attach('media', fixtures.rgbaPng).expect(202)).body as { batchId: string; jobId: string };
 
@@ -165,15 +164,12 @@ describe('GET /batches cost', () => {
     }
     const { redis } = stack.api.ports;
     const addr = /addr=(\S+)/.exec(String(await redis.call('CLIENT', 'INFO')))?.[1];
-    client = new Redis(testRedisUrl());
-    monitor = await client.monitor();
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      if (source === addr) sent.push(args);
+    monitor = await monitorRedis(testRedisUrl(), ({ args, source }) => {
+      if (source === addr) sent.push([...args]);
     });
   });
   afterAll(async () => {
-    monitor?.disconnect();
-    client?.disconnect();
+    monitor?.close();
     await stack.stop();
   });
 
