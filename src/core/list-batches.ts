@@ -50,7 +50,7 @@ export async function listBatches(deps: ListDeps, owner: string | undefined, req
       looked++;
       after = entry;
       const summary = summaries[i];
-      // Expired and not pruned yet (the workers prune the rest), or left by an upload whose enqueue was undone.
+      // Expired and not pruned yet: the workers prune the rest (an undone enqueue removes its own entry, REMOVE_BATCH).
       if (!summary) gone.push(entry.batchId);
       else if (status === undefined || summary.status === status) items.push(summary);
       if (items.length === limit) break;
