@@ -48,7 +48,7 @@ async function uploadCorpus(deps: DrainDeps): Promise<string[]> {
   const items = deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
   const jobIds: string[] = [];
   await uploadAll(deps.base, chunk(items, 10), deps.clients, (o) => jobIds.push(...(o.accepted?.jobIds ?? [])));
-  if (jobIds.length !== jobIds.length) throw new Error(`drain: expected ${jobIds.length} accepted files, got ${jobIds.length}`);
+  if (jobIds.length !== items.length) throw new Error(`drain: expected ${items.length} accepted files, got ${jobIds.length}`);
   return jobIds;
 }
 

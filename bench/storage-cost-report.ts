@@ -27,7 +27,7 @@ export function storageSection(r: BenchResults): string[] {
   return [
     '## Object storage and direct uploads (issue 9)',
     '',
-    `Each row, with a fresh API and no worker running: 10 images untimed, then the API's CPU (from /proc) over the next ${s.images} (**cold**: its hot paths still being compiled), ${s.warmUpImages} more untimed, and over the ${s.warmImages} after them (**warm**, the figure the targets use: a running API has compilation behind it); then end to end with one worker over ${s.images} images with one worker (first byte sent to queue empty); median of ${s.rows[0]?.rounds.length ?? 0} rounds, each mode with a fresh API. The bucket is s3rver on 127.0.0.1, in the bench's own process; the floor is a separate node:http process making one presigned 64 KB ranged GET per file from the same bucket, which the API's check of a direct upload cannot do without.`,
+    `Each row, with a fresh API and no worker running: 10 images untimed, then the API's CPU (from /proc) over the next ${s.images} (**cold**: its hot paths still being compiled), ${s.warmUpImages} more untimed, and over the ${s.warmImages} after them (**warm**, the figure the targets use: a running API has compilation behind it); then end to end with one worker over ${s.images} images (first byte sent to queue empty); median of ${s.rows[0]?.rounds.length ?? 0} rounds, each mode with a fresh API. The bucket is s3rver on 127.0.0.1, in the bench's own process; the floor is a separate node:http process making one presigned 64 KB ranged GET per file from the same bucket, which the API's check of a direct upload cannot do without.`,
     '',
     table(['target', 'measured', 'goal', 'holds'], targets),
     '',

@@ -44,17 +44,21 @@ export async function listBatches(deps: ListDeps, owner: string | undefined, req
     const entries = await deps.index.page(owner, after, want);
     const summaries = await readBatchSummaries(deps.queue, deps.batches, entries.map((e) => e.batchId));
     const gone: string[] = [];
+    let looked = 0;
     for (const [i, entry] of entries.entries()) {
       scanned++;
+      looked++;
       after = entry;
       const summary = summaries[i];
-      // Expired and not pruned yet (the workers prune the rest), or left by an upload whose enqueue was undone.
+      // Expired and not pruned yet: the workers prune the rest (an undone enqueue removes its own entry, REMOVE_BATCH).
       if (!summary) gone.push(entry.batchId);
       else if (status === undefined || summary.status === status) items.push(summary);
       if (items.length === limit) break;
     }
     if (gone.length > 0) await deps.index.forget(owner, gone);
-    if (entries.length < want) return { items, next: undefined };
+    // Exhausted only if every entry it gave was looked at: a filtered page may fill before its
+    // last one, and the entries after that are the next page's.
+    if (entries.length < want && looked === entries.length) return { items, next: undefined };
   }
   return { items, next: after };
 }

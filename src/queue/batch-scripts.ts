@@ -122,12 +122,14 @@ return redis.call('DEL', KEYS[1])
 
 // Recounts one holder's (ARGV[1]) queued files (KEYS[1]) from what is stored, and sets the count
 // to it: the files without an outcome, in the holder's open batches (KEYS[1]:<holder>) that still
-// exist, whose job still waits or runs (its hash ARGV[3]<jobId> exists and it is in neither the
-// completed set KEYS[2] nor the failed set KEYS[3]). So a count left high by a batch that expired
-// unfinished, a job removed before its outcome was recorded or a crash between two writes comes
-// down. A batch younger than ARGV[4] ms counts by its record alone: its jobs may not be added yet.
-// Atomic, so it cannot lose a count that a concurrent upload or outcome moves. Returns
-// {before, after}.
+// exist, whose job still exists (its hash ARGV[3]<jobId>) and is not in the completed set KEYS[2].
+// That is, the files whose outcome is still to be recorded, each of which gives its place back
+// then: a job that failed for good stays counted until its dead letter records the failure (the
+// worker's listener, or the dead-letter reconciler if it died), as not counting it would give the
+// place back twice. So a count left high by a batch that expired unfinished, a job removed before
+// its outcome was recorded or a crash between two writes comes down. A batch younger than ARGV[4]
+// ms counts by its record alone: its jobs may not be added yet. Atomic, so it cannot lose a count
+// that a concurrent upload or outcome moves. Returns {before, after}.
 export const RECONCILE_QUEUED_FILES = `
 local open = KEYS[1] .. ':' .. ARGV[1]
 local clock = redis.call('TIME')
@@ -147,7 +149,7 @@ for i = 1, #entries, 2 do
     for _, file in ipairs(cjson.decode(fields[4])) do
       local id = file.jobId
       if redis.call('HEXISTS', batch, 'f:' .. id) == 0 and redis.call('EXISTS', ARGV[3] .. id) == 1
-        and not redis.call('ZSCORE', KEYS[2], id) and not redis.call('ZSCORE', KEYS[3], id) then
+        and not redis.call('ZSCORE', KEYS[2], id) then
         queued = queued + 1
       end
     end
@@ -202,6 +204,6 @@ declare module 'ioredis' {
     ): Result<number, Context>;
     imgflowReadBatchSummaries(numberOfKeys: number, ...batchKeys: string[]): Result<string[][], Context>;
     imgflowRemoveBatch(batchKey: string, keylessIndexKey: string, expiryKey: string, quotaKey: string, batchId: string): Result<number, Context>;
-    imgflowReconcileQueuedFiles(quotaKey: string, completedKey: string, failedKey: string, holder: string, batchKeyPrefix: string, jobKeyPrefix: string, graceMs: number): Result<[number, number], Context>;
+    imgflowReconcileQueuedFiles(quotaKey: string, completedKey: string, holder: string, batchKeyPrefix: string, jobKeyPrefix: string, graceMs: number): Result<[number, number], Context>;
   }
 }

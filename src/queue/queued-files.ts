@@ -27,7 +27,7 @@ const RECOUNT_GRACE_MS = 60_000;
  * them, a batch that expired unfinished, a job removed before its outcome was recorded.
  */
 export async function reconcileQueuedFiles(redis: RedisClient, prefix: string, { graceMs = RECOUNT_GRACE_MS } = {}): Promise<QueuedFilesCorrection[]> {
-  redis.defineCommand('imgflowReconcileQueuedFiles', { numberOfKeys: 3, lua: RECONCILE_QUEUED_FILES });
+  redis.defineCommand('imgflowReconcileQueuedFiles', { numberOfKeys: 2, lua: RECONCILE_QUEUED_FILES });
   const keys = new QueueKeys(prefix);
   const countsKey = queuedFilesKey(prefix);
   const corrections: QueuedFilesCorrection[] = [];
@@ -38,7 +38,7 @@ export async function reconcileQueuedFiles(redis: RedisClient, prefix: string, {
     const holders = flat.filter((_, i) => i % 2 === 0);
     const counts = await Promise.all(
       holders.map((holder) =>
-        redis.imgflowReconcileQueuedFiles(countsKey, keys.toKey(IMAGE_QUEUE, 'completed'), keys.toKey(IMAGE_QUEUE, 'failed'), holder, keys.toKey(IMAGE_QUEUE, 'batch:'), keys.toKey(IMAGE_QUEUE, ''), graceMs),
+        redis.imgflowReconcileQueuedFiles(countsKey, keys.toKey(IMAGE_QUEUE, 'completed'), holder, keys.toKey(IMAGE_QUEUE, 'batch:'), keys.toKey(IMAGE_QUEUE, ''), graceMs),
       ),
     );
     for (const [i, [before, after]] of counts.entries()) {

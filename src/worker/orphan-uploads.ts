@@ -8,7 +8,7 @@ const STORED_NAME = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 
 export interface OrphanSweepDeps {
   readonly store: FileStore;
-  /** Files modified more recently are never touched: they may belong to an upload not yet enqueued. */
+  /** A file modified more recently is never taken for unreferenced, as it may belong to an upload not yet enqueued; only a completed job's is removed younger. */
   readonly graceMs: number;
   readonly redis: RedisClient;
   /** The image queue, the dead-letter queue and the direct uploads' file keys: a job, a letter or a live session naming the file keeps it. */

@@ -132,6 +132,31 @@ describe('GET /batches and retention', () => {
   });
 });
 
+describe('GET /batches?status= when the index runs out mid-page', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack();
+  });
+  afterAll(() => stack.stop());
+
+  it('lists every matching batch even when a page fills before the last entries it read', async () => {
+    // Newest first: waiting, waiting, gone, waiting, waiting. With limit=3 the first read takes
+    // three entries (two items), the second the last two, of which the first fills the page.
+    const made: string[] = [];
+    for (let i = 0; i < 5; i++) made.push((await stack.request.post('/upload').attach('media', fixtures.rgbaPng).expect(202)).body.batchId);
+    await stack.api.ports.redis.del(`${stack.world.prefix}:images:batch:${made[2]}`);
+    const listed: string[] = [];
+    let cursor: string | null = null;
+    for (let pages = 0; pages < 5; pages++) {
+      const { body }: { body: Page } = await stack.request.get(`/batches?limit=3&status=waiting${cursor ? `&cursor=${cursor}` : ''}`).expect(200);
+      listed.push(...body.items.map((b) => b.batchId));
+      cursor = body.nextCursor;
+      if (cursor === null) break;
+    }
+    expect(listed).toEqual([made[4], made[3], made[1], made[0]]);
+  });
+});
+
 describe('the batch index and retention, with a worker', () => {
   let stack: TestStack;
   beforeAll(async () => {

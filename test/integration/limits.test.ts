@@ -167,3 +167,17 @@ describe('MAX_QUEUED_FILES_PER_KEY', () => {
     expect(await stack.api.ports.batches.queuedFiles('key:bob')).toBe(1);
   });
 });
+
+describe('MAX_FILES on POST /uploads/tus/complete', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { MAX_FILES: '1000' } });
+  });
+  afterAll(() => stack.stop());
+
+  it('reads a body naming MAX_FILES upload ids, rather than refusing it as too large', async () => {
+    const uploadIds = Array.from({ length: 1000 }, () => randomUUID());
+    const res = await stack.request.post('/uploads/tus/complete').send({ uploadIds }).expect(404);
+    expect(res.body.code).toBe('UPLOAD_NOT_FOUND');
+  });
+});

@@ -5,6 +5,7 @@ import { DEFAULT_SPEC } from '../../src/pipeline';
 import { enqueueBatch } from '../../src/queue/enqueue-batch';
 import { IMAGE_JOB, IMAGE_QUEUE } from '../../src/queue/jobs';
 import { reconcileQueuedFiles } from '../../src/queue/queued-files';
+import { reconcileDeadLetters } from '../../src/worker/dead-letter-reconciler';
 import { startStack, testRedisUrl, waitFor, type TestStack } from '../helpers/stack';
 
 /** The queued-files count is self-healing: recounting it from the batch records and their jobs mends every way it can be left high. */
@@ -67,22 +68,27 @@ describe('recounting queued files after a job failed for good', () => {
   });
   afterAll(() => stack.stop());
 
-  it('gives back the place of a job that failed while nothing recorded its outcome', async () => {
-    const jobId = randomUUID();
-    const files = [{ jobId, originalName: 'a.jpg' }];
-    const { batches, queue, redis } = stack.api.ports;
+  it('keeps counting a job that failed with no outcome yet, whose dead letter gives its place back once', async () => {
+    const { batches, queue, redis, deadLetters } = stack.api.ports;
+    const [failing, waiting] = [randomUUID(), randomUUID()];
+    const files = [failing, waiting].map((jobId) => ({ jobId, originalName: 'a.jpg' }));
     const batchId = randomUUID();
     await batches.create({ batchId, createdAt: new Date().toISOString(), files, quota: { holder: 'key:failed', max: 100 } }, { notAfterMs: (await batches.serverTime()) + 10_000 });
-    await queue.add(IMAGE_JOB, { source: 'upload', inputFile: jobId, originalName: 'a.jpg', type: 'jpeg', size: 1, batchId, spec: DEFAULT_SPEC }, { jobId });
+    await queue.add(IMAGE_JOB, { source: 'upload', inputFile: failing, originalName: 'a.jpg', type: 'jpeg', size: 1, batchId, spec: DEFAULT_SPEC }, { jobId: failing });
     // A bare BullMQ worker fails it as ours would, but, as if it died first, writes no dead letter and no outcome.
     const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     const worker = new Worker(IMAGE_QUEUE, () => Promise.reject(new UnrecoverableError('CORRUPT_IMAGE: test')), { connection, prefix: stack.world.prefix });
     try {
-      await waitFor(async () => (await queue.getJobState(jobId)) === 'failed', { what: 'the job to fail' });
+      await waitFor(async () => (await queue.getJobState(failing)) === 'failed', { what: 'the job to fail' });
     } finally {
       await worker.close();
       connection.disconnect();
     }
-    expect(await reconcileQueuedFiles(redis, stack.world.prefix, { graceMs: 0 })).toEqual([{ holder: 'key:failed', before: 1, after: 0 }]);
+    // Added after the bare worker is gone, so it stays waiting.
+    await queue.add(IMAGE_JOB, { source: 'upload', inputFile: waiting, originalName: 'a.jpg', type: 'jpeg', size: 1, batchId, spec: DEFAULT_SPEC }, { jobId: waiting });
+    // The dead-letter reconciler will record the failure, and that gives the place back: the recount must not do it first.
+    expect(await reconcileQueuedFiles(redis, stack.world.prefix, { graceMs: 0 })).toEqual([]);
+    expect(await reconcileDeadLetters({ queue, deadLetters, batches })).toBe(1);
+    expect(await batches.queuedFiles('key:failed')).toBe(1);
   });
 });

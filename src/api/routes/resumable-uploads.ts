@@ -68,7 +68,8 @@ export function tusRouter(deps: Pick<AppDeps, 'resumable'>, registry: OpenAPIReg
 export function resumableUploadsRouter(deps: ResumableRouteDeps, registry: OpenAPIRegistry): Router {
   const { router, route } = documentedRouter(registry);
   const { maxFiles } = deps.resumable;
-  const parseJson = express.json({ limit: '16kb' });
+  // Room for MAX_FILES upload ids (a quoted UUID and a comma, 39 bytes) beside the option fields.
+  const parseJson = express.json({ limit: maxFiles * 40 + 16 * 1024 });
   const Body = UploadFields.extend({ uploadIds: uploadIds(maxFiles), variants: z.union([z.string(), z.array(z.string())]).optional().meta({ description: 'Preset names, as an array or comma-separated: one output each. Not with `preset` or `options`.' }) });
 
   route(
