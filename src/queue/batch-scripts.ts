@@ -156,7 +156,9 @@ for i = 1, #entries, 2 do
   end
 end
 local before = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or 0)
-if queued > 0 then redis.call('HSET', KEYS[1], ARGV[1], queued) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+if queued ~= before then
+  if queued > 0 then redis.call('HSET', KEYS[1], ARGV[1], queued) else redis.call('HDEL', KEYS[1], ARGV[1]) end
+end
 return {before, queued}
 `;
 

@@ -26,7 +26,17 @@ const RECOUNT_GRACE_MS = 60_000;
  * count in step with every write; this mends what no write accounts for: a crash between two of
  * them, a batch that expired unfinished, a job removed before its outcome was recorded.
  */
-export async function reconcileQueuedFiles(redis: RedisClient, prefix: string, { graceMs = RECOUNT_GRACE_MS } = {}): Promise<QueuedFilesCorrection[]> {
+export async function reconcileQueuedFiles(
+  redis: RedisClient,
+  prefix: string,
+  {
+    graceMs = RECOUNT_GRACE_MS,
+    // One holder's recount failing (a corrupt record) must not keep the others from theirs.
+    onError = (holder: string, err: unknown): void => {
+      throw new Error(`Expected the queued files of ${holder} to be recounted but the script failed`, { cause: err });
+    },
+  } = {},
+): Promise<QueuedFilesCorrection[]> {
   redis.defineCommand('imgflowReconcileQueuedFiles', { numberOfKeys: 2, lua: RECONCILE_QUEUED_FILES });
   const keys = new QueueKeys(prefix);
   const countsKey = queuedFilesKey(prefix);
@@ -36,14 +46,15 @@ export async function reconcileQueuedFiles(redis: RedisClient, prefix: string, {
     const [next, flat] = await redis.hscan(countsKey, cursor, 'COUNT', 100);
     cursor = next;
     const holders = flat.filter((_, i) => i % 2 === 0);
-    const counts = await Promise.all(
+    const counts = await Promise.allSettled(
       holders.map((holder) =>
         redis.imgflowReconcileQueuedFiles(countsKey, keys.toKey(IMAGE_QUEUE, 'completed'), holder, keys.toKey(IMAGE_QUEUE, 'batch:'), keys.toKey(IMAGE_QUEUE, ''), graceMs),
       ),
     );
-    for (const [i, [before, after]] of counts.entries()) {
-      const holder = holders[i];
-      if (holder !== undefined && before !== after) corrections.push({ holder, before, after });
+    for (const [i, outcome] of counts.entries()) {
+      const holder = holders[i] as string;
+      if (outcome.status === 'rejected') onError(holder, outcome.reason);
+      else if (outcome.value[0] !== outcome.value[1]) corrections.push({ holder, before: outcome.value[0], after: outcome.value[1] });
     }
   } while (cursor !== '0');
   return corrections;

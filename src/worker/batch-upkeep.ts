@@ -31,7 +31,8 @@ export function startBatchUpkeep(deps: BatchUpkeepDeps, everyMs: number): { stop
       pruned += step;
     } while (step === PRUNE_STEP);
     if (pruned > 0) deps.logger.debug({ pruned }, 'expired batches pruned from the index');
-    for (const correction of await reconcileQueuedFiles(deps.redis, deps.prefix)) {
+    const onError = (holder: string, err: unknown) => deps.logger.warn({ err, holder }, 'queued-files count not recounted');
+    for (const correction of await reconcileQueuedFiles(deps.redis, deps.prefix, { onError })) {
       deps.logger.warn(correction, 'queued-files count recounted');
     }
   };

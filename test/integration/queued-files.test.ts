@@ -53,6 +53,16 @@ describe('recounting queued files (MAX_QUEUED_FILES_PER_KEY)', () => {
     expect(await stack.api.ports.redis.hexists(`${stack.world.prefix}:${IMAGE_QUEUE}:queued-files`, 'key:expired')).toBe(0);
   });
 
+  it('recounts every other holder when one holder\'s record is corrupt, and says which one failed', async () => {
+    const corrupt = await recordOnly('key:corrupt', 1);
+    await stack.api.ports.redis.hset(`${stack.world.prefix}:${IMAGE_QUEUE}:batch:${corrupt}`, 'files', 'not json');
+    await recordOnly('key:healthy', 2);
+    const failed: string[] = [];
+    const corrections = await reconcileQueuedFiles(stack.api.ports.redis, stack.world.prefix, { graceMs: 0, onError: (holder) => failed.push(holder) });
+    expect({ failed, healthy: corrections.find((c) => c.holder === 'key:healthy') }).toEqual({ failed: ['key:corrupt'], healthy: { holder: 'key:healthy', before: 2, after: 0 } });
+    await stack.api.ports.redis.hdel(`${stack.world.prefix}:${IMAGE_QUEUE}:queued-files`, 'key:corrupt');
+  });
+
   it('gives back the place of a job removed before its outcome was recorded', async () => {
     const { files } = await enqueue('key:removed', 2);
     await stack.api.ports.queue.remove(files[0]?.jobId ?? '');
