@@ -68,6 +68,13 @@ const FIELD_PROBLEMS: Partial<Record<string, ProblemCode>> = { delayMs: 'INVALID
 /** multipart encoding of the text fields, for the OpenAPI document. */
 export const UPLOAD_FIELDS_ENCODING = { options: { contentType: 'application/json' } };
 
+/** The option fields of a JSON body as parseUploadFields reads them: a JSON client may send `variants` as an array, the multipart routes' text form is comma-separated. */
+export function jsonOptionFields(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null) return {};
+  const fields = body as Record<string, unknown>;
+  return Array.isArray(fields.variants) ? { ...fields, variants: fields.variants.join(',') } : fields;
+}
+
 /**
  * The text fields of a received upload (multer leaves them in req.body), split into what they
  * ask of the outputs and of the schedule. A mismatch is 400 naming the field and what it allows:

@@ -1,7 +1,8 @@
 import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express from 'express';
 import type { Imgflow } from '../../core/imgflow';
-import { batchAccepted, batchAcceptedResponse, jsonOptionFields, runMiddleware } from '../accept-batch';
+import { batchAccepted, batchAcceptedResponse } from '../batch-accepted';
+import { runMiddleware } from '../run-middleware';
 import { callerOf, submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { completeDirectUpload, signingStore, startDirectUpload } from '../direct-uploads';
@@ -9,7 +10,7 @@ import { documentedRouter } from '../documented-router';
 import { HttpError, type ProblemCode } from '../errors';
 import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
 import { ACCESS_ERRORS, json, problemResponses } from '../openapi';
-import { CompleteUploadBody, DirectUploadRequest, DirectUploadStarted, parseParams, parseUploadFields, UploadIdParams } from '../schemas';
+import { CompleteUploadBody, DirectUploadRequest, DirectUploadStarted, jsonOptionFields, parseParams, parseUploadFields, UploadIdParams } from '../schemas';
 
 const START_ERRORS: ProblemCode[] = ['DIRECT_UPLOADS_UNSUPPORTED', 'INVALID_JSON', 'INVALID_REQUEST', 'NO_FILES', 'TOO_MANY_FILES', 'FILE_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE', 'PAYLOAD_TOO_LARGE', 'QUOTA_EXCEEDED', 'QUEUE_UNAVAILABLE', 'INTERNAL_ERROR', ...ACCESS_ERRORS];
 const COMPLETE_ERRORS: ProblemCode[] = [

@@ -2,7 +2,8 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import express, { type RequestHandler, type Response, type Router } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
-import { batchAccepted, batchAcceptedResponse, jsonOptionFields, runMiddleware } from '../accept-batch';
+import { batchAccepted, batchAcceptedResponse } from '../batch-accepted';
+import { runMiddleware } from '../run-middleware';
 import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
@@ -11,7 +12,7 @@ import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
 import { ACCESS_ERRORS, problemResponses } from '../openapi';
 import { submitResumableBatch } from '../resumable-batch';
 import { TUS_PATH, UPLOAD_ID } from '../resumable-store';
-import { parseUploadFields, UploadFields } from '../schemas';
+import { jsonOptionFields, parseUploadFields, UploadFields } from '../schemas';
 
 const COMPLETE_ERRORS: ProblemCode[] = [
   'INVALID_REQUEST', 'INVALID_JSON', 'UPLOAD_NOT_FOUND', 'UPLOAD_EXPIRED', 'UPLOAD_INCOMPLETE', 'UPLOAD_ALREADY_USED', 'FILE_TOO_LARGE',

@@ -2,7 +2,7 @@ import type { OpenAPIRegistry } from '@asteasolutions/zod-to-openapi';
 import type { Request } from 'express';
 import { z } from 'zod';
 import type { Imgflow } from '../../core/imgflow';
-import { batchAccepted, batchAcceptedResponse } from '../accept-batch';
+import { batchAccepted, batchAcceptedResponse } from '../batch-accepted';
 import { submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';

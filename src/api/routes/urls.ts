@@ -6,7 +6,8 @@ import type { Imgflow } from '../../core/imgflow';
 import { batchResultsCsv } from '../../core/results-csv';
 import { URL_FAILURES } from '../../queue/url-failures';
 import { urlsFromCsv, urlsFromList, type UrlEntry } from '../../core/url-list';
-import { batchAccepted, batchAcceptedResponse, jsonOptionFields, runMiddleware } from '../accept-batch';
+import { batchAccepted, batchAcceptedResponse } from '../batch-accepted';
+import { runMiddleware } from '../run-middleware';
 import { callerOf, submitterOf } from '../api-key-auth';
 import type { AppDeps } from '../deps';
 import { documentedRouter } from '../documented-router';
@@ -15,7 +16,7 @@ import { IDEMPOTENCY_DOC, idempotent } from '../idempotent';
 import { MAX_PREAMBLE_BYTES, maxBodyBytes } from '../multipart';
 import { guardedStreamHandler } from '../multipart-guard';
 import { ACCESS_ERRORS, binary, problemResponses, READ_ERRORS } from '../openapi';
-import { BatchParams, parseParams, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadFields } from '../schemas';
+import { BatchParams, jsonOptionFields, parseParams, parseUploadFields, UPLOAD_FIELDS_ENCODING, UploadFields } from '../schemas';
 
 const URL_ERRORS: ProblemCode[] = [
   'INVALID_URLS', 'NO_URLS', 'TOO_MANY_URLS', 'EMPTY_CSV', 'NO_URL_COLUMN', 'MALFORMED_CSV', 'NO_FILES', 'INVALID_REQUEST', 'INVALID_JSON',
