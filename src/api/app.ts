@@ -8,7 +8,7 @@ import { corsFor } from './cors';
 import type { AppDeps } from './deps';
 import { createErrorHandler, notFound } from './error-handler';
 import { measureRequests } from './measure-requests';
-import { queueDashboard } from './queue-dashboard';
+import type * as QueueDashboard from './queue-dashboard';
 import { buildOpenApiDocument, createOpenApiRegistry } from './openapi';
 import { batchesRouter } from './routes/batches';
 import { deadLettersRouter } from './routes/dead-letters';
@@ -52,7 +52,8 @@ export function createApp(deps: AppDeps): Express {
   );
   const registry = createOpenApiRegistry();
   // Before helmet: the dashboard sets its own CSP for its page.
-  if (deps.dashboard) app.use(queueDashboard(deps.dashboard, registry));
+  // Loaded only with ADMIN_TOKEN set: bull-board is a tenth of the API's heap otherwise carried for nothing.
+  if (deps.dashboard) app.use((require('./queue-dashboard') as typeof QueueDashboard).queueDashboard(deps.dashboard, registry));
   // Swagger UI's bundle needs inline styles; everything else keeps helmet's defaults.
   // upgrade-insecure-requests off: served over plain HTTP on a LAN address (docker compose), it
   // made browsers ask for the page's script, styles and API calls over https, which is not there.

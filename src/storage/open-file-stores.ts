@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import type { Config } from '../config';
 import type { FileStore } from './file-store';
 import { createLocalFileStore } from './local-file-store';
-import { createS3Client, createS3FileStore } from './s3-file-store';
-import { createS3SignedRequests } from './s3-signed-requests';
+import type * as S3FileStore from './s3-file-store';
+import type * as S3SignedRequests from './s3-signed-requests';
 
 export interface FileStores {
   readonly uploads: FileStore;
@@ -32,6 +32,10 @@ export function openFileStores(config: Pick<Config, 'storage' | 'uploads' | 'pro
     const outputs = createLocalFileStore(config.processedDir);
     return { uploads, outputs, probe: () => Promise.all([uploads.probe(), outputs.probe()]).then(() => undefined), close: () => undefined };
   }
+  // Loaded only with a bucket: the AWS SDK is a fifth of the API's heap, which a process on the
+  // local disk would carry, and walk in every full collection, for nothing.
+  const { createS3Client, createS3FileStore } = require('./s3-file-store') as typeof S3FileStore;
+  const { createS3SignedRequests } = require('./s3-signed-requests') as typeof S3SignedRequests;
   const client = createS3Client(storage.s3);
   const signed = createS3SignedRequests(client, storage.s3.bucket);
   const store = (folder: string) => createS3FileStore(client, { bucket: storage.s3.bucket, keyPrefix: `${storage.s3.prefix}${folder}/`, urlTtlSeconds: storage.s3.urlTtlSeconds, signed });
