@@ -114,9 +114,10 @@ export interface BatchStore {
 function summaryOfRow(batchId: string, row: readonly string[]): StoredBatchSummary | undefined {
   const [createdAt, processAt, total, completed, failed, ...unfinished] = row;
   if (createdAt === undefined) return undefined;
+  // READ_BATCH_SUMMARIES sends a missing total as '', which Number() would read as 0.
   const count = (field: string, text: string | undefined) => {
     const n = Number(text);
-    if (!Number.isInteger(n) || n < 0) throw new CorruptBatchError(`Expected a count in field ${field} of batch ${batchId} but received ${JSON.stringify(text)}`);
+    if (!text || !Number.isInteger(n) || n < 0) throw new CorruptBatchError(`Expected a count in field ${field} of batch ${batchId} but received ${JSON.stringify(text)}`);
     return n;
   };
   return {

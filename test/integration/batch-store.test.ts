@@ -90,4 +90,10 @@ describe('batch store lifetimes and counters', () => {
     await expect(read).rejects.toThrow(CorruptBatchError);
     await expect(read).rejects.toThrow(message);
   });
+
+  it('summarises a record without a total as a CorruptBatchError, not as an empty batch', async () => {
+    const batchId = randomUUID();
+    await redis.hset(`${prefix}:images:batch:${batchId}`, { files: '[]', createdAt: '2026-01-01T00:00:00.000Z' });
+    await expect(batches.summaries([batchId])).rejects.toThrow(/Expected a count in field total of batch/);
+  });
 });
