@@ -325,13 +325,14 @@ function commandsSection(r: BenchResults): string[] {
   return [
     '## Redis commands (MONITOR, separate from the timed phases)',
     '',
-    `One batch of ${t.files} corpus files uploaded and processed; commands a Lua script runs inside Redis are not counted (one EVALSHA is one round trip).`,
+    `One batch of ${t.files} corpus files uploaded and processed, then a backlog: the whole corpus (${t.backlogJobs} files) queued with the queue paused, counted from resuming it to the last job finished. Commands a Lua script runs inside Redis are not counted (one EVALSHA is one round trip).`,
     '',
     table(
       ['who', 'per', 'commands', 'by command'],
       [
         ['API', 'uploaded file', f(t.apiPerUploadedFile.perUnit, 1), by(t.apiPerUploadedFile)],
-        ['worker', 'job', f(t.workerPerJob.perUnit, 1), by(t.workerPerJob)],
+        ['worker', 'job of the batch', f(t.workerPerJob.perUnit, 1), by(t.workerPerJob)],
+        ['worker', 'job of the backlog', f(t.workerPerBacklogJob.perUnit, 1), by(t.workerPerBacklogJob)],
         ['API (queue events)', 'job', f(t.apiEventsPerJob.perUnit, 1), by(t.apiEventsPerJob)],
         ['API', 'GET /batches/:id', f(t.apiPerPoll.perUnit, 0), by(t.apiPerPoll)],
       ],

@@ -3,6 +3,7 @@ import { readBatch, uploadBatch } from './http-client';
 import { portOwners, scriptNames } from './redis-commands';
 import type { Inspector } from './stack';
 import { sleep } from './stats';
+import { chunk, uploadAll } from './upload-driver';
 
 export interface CommandCount {
   /** Commands per unit (file, job or poll), excluding those a Lua script runs inside Redis. */
@@ -16,13 +17,21 @@ export interface RoundTripResult {
   readonly apiPerUploadedFile: CommandCount;
   /** Worker: one job, from taking it to acknowledging it (its idle loop and stalled-job checks included). */
   readonly workerPerJob: CommandCount;
+  /** Jobs in the backlog run: the whole corpus queued while the queue was paused. */
+  readonly backlogJobs: number;
+  /**
+   * Worker: one job of that backlog, from resuming the queue to the last acknowledgement. A
+   * worker with jobs waiting takes the next one in the same call that acknowledges the last,
+   * which a batch smaller than its concurrency never shows.
+   */
+  readonly workerPerBacklogJob: CommandCount;
   /** API: following the queue's events, per job. */
   readonly apiEventsPerJob: CommandCount;
   /** API: one GET /batches/:id of a finished batch. */
   readonly apiPerPoll: CommandCount;
 }
 
-type Phase = 'upload' | 'processing' | 'poll';
+type Phase = 'upload' | 'processing' | 'poll' | 'backlog upload' | 'backlog';
 
 function count(events: readonly { phase: Phase; owner: string; command: string }[], match: (e: { phase: Phase; owner: string }) => boolean, units: number): CommandCount {
   const byCommand: Record<string, number> = {};
@@ -43,7 +52,8 @@ function count(events: readonly { phase: Phase; owner: string; command: string }
  */
 export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspector: Inspector; redisPort: number; pids: { api: number; worker: number } }): Promise<RoundTripResult> {
   const names = scriptNames();
-  const items = deps.corpus.files.slice(0, 10).map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
+  const backlogItems = deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
+  const items = backlogItems.slice(0, 10);
   const events: { phase: Phase; port: number; command: string }[] = [];
   let phase: Phase = 'upload';
   // The worker registers before it has finished starting (INFO, metadata writes): let that pass.
@@ -67,6 +77,17 @@ export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspect
     phase = 'poll';
     await readBatch(deps.base, upload.accepted.batchId);
     await sleep(100);
+
+    phase = 'backlog upload';
+    await deps.inspector.queue.pause();
+    const backlog: string[] = [];
+    await uploadAll(deps.base, chunk(backlogItems, 10), 4, (o) => backlog.push(...(o.accepted?.jobIds ?? [])));
+    if (backlog.length !== backlogItems.length) throw new Error(`round-trip backlog: ${backlog.length} of ${backlogItems.length} files accepted`);
+    phase = 'backlog';
+    await deps.inspector.queue.resume();
+    const backlogDeadline = Date.now() + 300_000;
+    while ((await deps.inspector.jobTimes(backlog)).length < backlog.length && Date.now() < backlogDeadline) await sleep(100);
+    await sleep(500);
   } finally {
     monitor.disconnect();
   }
@@ -76,7 +97,9 @@ export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspect
   return {
     files: n,
     apiPerUploadedFile: count(owned, (e) => e.owner === 'api' && e.phase === 'upload', n),
-    workerPerJob: count(owned, (e) => e.owner === 'worker', n),
+    workerPerJob: count(owned, (e) => e.owner === 'worker' && !e.phase.startsWith('backlog'), n),
+    backlogJobs: backlogItems.length,
+    workerPerBacklogJob: count(owned, (e) => e.owner === 'worker' && e.phase === 'backlog', backlogItems.length),
     apiEventsPerJob: count(owned, (e) => e.owner === 'api' && e.phase === 'processing', n),
     apiPerPoll: count(owned, (e) => e.owner === 'api' && e.phase === 'poll', 1),
   };
