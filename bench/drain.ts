@@ -1,4 +1,5 @@
 import type { Corpus } from './corpus';
+import { flushDirtyPages } from './page-cache';
 import type { ManagedProcess } from './process-group';
 import { readProc, startLoadMeter } from './proc-stats';
 import { unfinishedJobs } from './queue-state';
@@ -21,7 +22,7 @@ export interface DrainResult {
   readonly cpuMsPerImage: Readonly<Record<'worker' | 'redis' | 'api', number>>;
   readonly workerPeakRssMB: number;
   readonly otherCores: number;
-  /** The Sharp limit (best setting) measured just before this drain: both saw the same machine. */
+  /** The Sharp limit (best setting), the mean of a run just before this drain and one just after: all three saw the same machine. */
   readonly adjacentLimitImagesPerS: number;
 }
 
@@ -41,7 +42,6 @@ export interface DrainDeps {
   readonly workerConcurrency: number;
   readonly startWorker: () => Promise<ManagedProcess>;
   readonly pids: { readonly api: number; readonly redis: number };
-  readonly adjacentLimitImagesPerS: number;
 }
 
 async function uploadCorpus(deps: DrainDeps): Promise<string[]> {
@@ -67,7 +67,7 @@ async function waitForDrained(inspector: Inspector): Promise<void> {
  * with its file on disk and the API is idle; the queue resumes and the drain is timed from the
  * first job taken to the last one finished.
  */
-export async function measureDrain(deps: DrainDeps): Promise<DrainResult> {
+export async function measureDrain(deps: DrainDeps): Promise<Omit<DrainResult, 'adjacentLimitImagesPerS'>> {
   const spawnedAt = Date.now();
   const worker = await deps.startWorker();
   const startupS = (Date.now() - spawnedAt) / 1000;
@@ -76,6 +76,8 @@ export async function measureDrain(deps: DrainDeps): Promise<DrainResult> {
 
   await deps.inspector.queue.pause();
   const jobIds = await uploadCorpus(deps);
+  // The uploads are dirty pages still: written out now, not by the kernel during the drain.
+  flushDirtyPages();
   const cpu0 = { api: readProc(deps.pids.api)?.cpuS ?? 0, redis: readProc(deps.pids.redis)?.cpuS ?? 0 };
   const workerCpu0 = readProc(worker.pid)?.cpuS ?? 0;
   await deps.inspector.queue.resume();
@@ -107,7 +109,6 @@ export async function measureDrain(deps: DrainDeps): Promise<DrainResult> {
     cpuMsPerImage: { worker: perImage(cpu.worker), api: perImage(cpu.api), redis: perImage(cpu.redis) },
     workerPeakRssMB: workerNow?.hwmMB ?? Number.NaN,
     otherCores,
-    adjacentLimitImagesPerS: deps.adjacentLimitImagesPerS,
   };
 }
 
@@ -130,7 +131,7 @@ export interface DrainSummary {
   readonly workerPeakRssMB: number;
   readonly otherCores: number;
   readonly adjacentLimitImagesPerS: number;
-  /** Median over the runs of drain ÷ the limit run just before it. */
+  /** Median over the runs of drain ÷ the limit runs beside it. */
   readonly ratioToAdjacentLimit: number;
 }
 

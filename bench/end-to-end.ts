@@ -3,6 +3,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Corpus } from './corpus';
 import type { E2eClientConfig, E2eClientResult } from './e2e-client';
+import { flushDirtyPages } from './page-cache';
 import { readProc, startLoadMeter, type LoadMeter } from './proc-stats';
 import type { Inspector } from './stack';
 import type { Percentiles } from './stats';
@@ -104,6 +105,7 @@ const clientConfig = (options: Omit<EndToEndOptions, 'pids' | 'inspector'>): E2e
 export async function warmUp(options: Omit<EndToEndOptions, 'pids' | 'inspector'>): Promise<void> {
   const { result } = await runClient(clientConfig(options), {});
   if (result.timedOut || result.completed + result.failed < result.accepted) throw new Error(`warm-up: ${result.completed + result.failed} of ${result.accepted} accepted files finished`);
+  flushDirtyPages();
 }
 
 /** Uploads the whole corpus with concurrent clients and follows every batch to the end. */

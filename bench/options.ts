@@ -30,7 +30,7 @@ export interface BenchOptions {
   readonly workerEnv: Readonly<Record<string, string>>;
   /** Worker concurrencies for the drain phase; the first is the service default. */
   readonly drainConcurrency: readonly number[];
-  /** Drains per worker configuration, each paired with a limit run just before it. */
+  /** Drains per worker configuration, each between two limit runs. */
   readonly drainReps: number;
   readonly niceLevels: readonly number[];
   readonly idleProbes: number;

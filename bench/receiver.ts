@@ -1,9 +1,10 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Corpus } from './corpus';
 import { runClient } from './end-to-end';
+import { flushDirtyPages } from './page-cache';
 import type { ProcessGroup } from './process-group';
 import { readProc } from './proc-stats';
 import { median, type Percentiles } from './stats';
@@ -47,15 +48,6 @@ function uploadsTo(base: string, deps: { corpus: Corpus; clients: number; filesP
     timeoutS: 600,
     uploadOnly: true,
   };
-}
-
-/**
- * Each measured pass starts from a page cache without dirty pages: writing into one that holds
- * a gigabyte or more of them costs each MB more CPU (measured here: the API at 2.1 ms per MB
- * with none, 5.2 with 1.9 GB), so a pass must not pay for what earlier passes wrote.
- */
-function flushDirtyPages(): void {
-  execFileSync('sync');
 }
 
 /**

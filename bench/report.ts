@@ -47,7 +47,7 @@ export function evaluateTargets(r: BenchResults): Target[] {
   const drainRatio = drain ? (Number.isFinite(drain.ratioToAdjacentLimit) ? drain.ratioToAdjacentLimit : drain.imagesPerS / (best ?? Number.NaN)) : Number.NaN;
   targets.push({
     name: 'Worker efficiency (queued jobs, API idle)',
-    measured: drain && best ? `${f(drain.imagesPerS, 2)} img/s = ${f(drain.ratioToAdjacentLimit, 2)} × the limit run just before it (median of ${drain.runs}); ${f(drain.imagesPerS / best, 2)} × the limit table` : 'not measured',
+    measured: drain && best ? `${f(drain.imagesPerS, 2)} img/s = ${f(drain.ratioToAdjacentLimit, 2)} × the limit runs beside it (median of ${drain.runs}); ${f(drain.imagesPerS / best, 2)} × the limit table` : 'not measured',
     goal: '≥ 0.95 × limit',
     holds: Number.isFinite(drainRatio) ? drainRatio >= 0.95 : undefined,
   });
@@ -308,7 +308,7 @@ function drainSection(r: BenchResults): string[] {
   return [
     '## Worker efficiency (jobs queued with files on disk, API idle)',
     '',
-    'Each drain runs right after a run of the Sharp limit at its best setting ("adjacent limit"), so both see the same machine; medians over the pairs (min–max of images/s in brackets). Drain time runs from the first job taken to the last one finished (the worker’s own timestamps in Redis); each drain’s worker first processes the corpus once untimed (its hot paths compiled, as the limit’s runs have theirs), then the corpus is uploaded again with the queue paused and the queue resumed; "start-up s" is spawning Node and connecting, paid once per process.',
+    'Each drain sits between two runs of the Sharp limit at its best setting and is compared with their mean ("adjacent limit"), so all three see the same machine; medians over the pairs (min–max of images/s in brackets). Drain time runs from the first job taken to the last one finished (the worker’s own timestamps in Redis); each drain’s worker first processes the corpus once untimed (its hot paths compiled, as the limit’s runs have theirs), then the corpus is uploaded again with the queue paused, the dirty pages written out (`sync`) and the queue resumed; "start-up s" is spawning Node and connecting, paid once per process.',
     '',
     table(['worker', 'done', 'drain s', 'images/s', '× adjacent limit (its img/s)', '× limit table', '× limit table, same in-flight', 'start-up s', 'worker CPU ms/img', 'Redis CPU ms/img', 'API CPU ms/img', '× limit by CPU, same in-flight', 'worker peak RSS MB', 'other load'], rows),
   ];

@@ -142,7 +142,7 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
             const series = { label: variant.label, workerConcurrency: variant.concurrency, runs: [] as DrainResult[] };
             results.drain.push(series);
             for (let rep = 0; rep < options.drainReps; rep++) {
-              const adjacentLimitImagesPerS = await ctx.adjacentLimit();
+              const limitBefore = await ctx.adjacentLimit();
               const run = await measureDrain({
                 base: w.api().base,
                 corpus,
@@ -152,10 +152,10 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
                 workerConcurrency: series.workerConcurrency,
                 startWorker: () => w.startWorker(variant.launch),
                 pids,
-                adjacentLimitImagesPerS,
               });
-              series.runs.push(run);
               await w.stopWorker();
+              const adjacentLimitImagesPerS = (limitBefore + (await ctx.adjacentLimit())) / 2;
+              series.runs.push({ ...run, adjacentLimitImagesPerS });
               log(`drain ${series.label} rep ${rep + 1}/${options.drainReps}: ${run.imagesPerS.toFixed(2)} img/s, adjacent limit ${adjacentLimitImagesPerS.toFixed(2)}`);
             }
           }
