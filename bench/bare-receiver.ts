@@ -1,6 +1,7 @@
 // The floor for receiving uploads in Node on this machine (issue 12): a node:http server that
 // parses multipart bodies with busboy, the parser multer uses, and streams each file to disk
-// with the API's own writer (writeSync as chunks arrive, the cheapest way found), nothing else. Run by receiver.ts: node --import tsx bench/bare-receiver.ts <dir>
+// with fs.createWriteStream, or with `sync` the API's own writer (writeSync as chunks arrive),
+// nothing else. Run by receiver.ts: node --import tsx bench/bare-receiver.ts <dir> [sync]
 // Prints {"port":N} once listening; answers each request as the API does (202 and a small JSON).
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';

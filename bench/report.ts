@@ -308,7 +308,7 @@ function drainSection(r: BenchResults): string[] {
   return [
     '## Worker efficiency (jobs queued with files on disk, API idle)',
     '',
-    'Each drain sits between two runs of the Sharp limit at its best setting and is compared with their mean ("adjacent limit"), so all three see the same machine; medians over the pairs (min–max of images/s in brackets). Drain time runs from the first job taken to the last one finished (the worker’s own timestamps in Redis); each drain’s worker first processes the corpus once untimed (its hot paths compiled, as the limit’s runs have theirs), then the corpus is uploaded again with the queue paused, the dirty pages written out (`sync`) and the queue resumed; "start-up s" is spawning Node and connecting, paid once per process.',
+    'Each drain sits between two runs of the Sharp limit at its best setting and is compared with their mean ("adjacent limit"), so all three see the same machine; medians over the drains (min–max of images/s in brackets). Drain time runs from the first job taken to the last one finished (the worker’s own timestamps in Redis); each drain’s worker first processes the corpus once untimed (its hot paths compiled, as the limit’s runs have theirs), then the corpus is uploaded again with the queue paused, the dirty pages written out (`sync`) and the queue resumed; "start-up s" is spawning Node and connecting, paid once per process.',
     '',
     table(['worker', 'done', 'drain s', 'images/s', '× adjacent limit (its img/s)', '× limit table', '× limit table, same in-flight', 'start-up s', 'worker CPU ms/img', 'Redis CPU ms/img', 'API CPU ms/img', '× limit by CPU, same in-flight', 'worker peak RSS MB', 'other load'], rows),
   ];

@@ -46,9 +46,9 @@ function count(events: readonly { phase: Phase; owner: string; command: string }
 }
 
 /**
- * Counts the Redis commands the API and the worker send for one batch, with MONITOR (which
- * slows Redis, so this runs apart from every timed phase). Each client address is mapped to
- * its process through /proc, and EVALSHA digests to script names.
+ * Counts the Redis commands the API and the worker send for one batch and for a backlog, with
+ * MONITOR (which slows Redis, so this runs apart from every timed phase). Each client address
+ * is mapped to its process through /proc, and EVALSHA digests to script names.
  */
 export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspector: Inspector; redisPort: number; pids: { api: number; worker: number } }): Promise<RoundTripResult> {
   const names = scriptNames();
@@ -86,10 +86,15 @@ export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspect
     phase = 'backlog';
     await deps.inspector.queue.resume();
     const backlogDeadline = Date.now() + 300_000;
-    while ((await deps.inspector.jobTimes(backlog)).length < backlog.length && Date.now() < backlogDeadline) await sleep(100);
+    while ((await deps.inspector.jobTimes(backlog)).length < backlog.length) {
+      if (Date.now() > backlogDeadline) throw new Error('round-trip backlog: not finished within 5 minutes');
+      await sleep(100);
+    }
     await sleep(500);
   } finally {
     monitor.disconnect();
+    // The phases after this one need a running queue, whatever happened here.
+    await deps.inspector.queue.resume();
   }
   const owners = portOwners(deps.redisPort, deps.pids);
   const owned = events.map((e) => ({ ...e, owner: owners.get(e.port) ?? 'other' }));

@@ -162,7 +162,7 @@ export async function runStackPhases(ctx: StackContext): Promise<void> {
         });
         await ctx.phase('ingest', async () => {
           await w.stopWorker();
-          results.ingest = await compareIngest({ corpus, clients: options.clients, filesPerRequest: 10, group, dir: path.join(ctx.dataRoot, 'bare-receiver'), api: { base: w.api().base, pid: pids.api, uploadDir: w.world.uploadDir }, reps: options.reps });
+          results.ingest = await compareIngest({ corpus, clients: options.clients, filesPerRequest: 10, group, dir: path.join(ctx.dataRoot, 'bare-receiver'), api: { base: w.api().base, pid: pids.api, uploadDir: w.world.uploadDir }, reps: options.ingestPairs });
           log(`ingest: API ${results.ingest.apiMsPerMB.toFixed(2)} vs bare receiver ${results.ingest.receiverMsPerMB.toFixed(2)} ms CPU per MB`);
         });
         await ctx.phase('enqueue', async () => {
