@@ -57,7 +57,7 @@ export const USAGE = `npm run bench -- [options]
   --phases a,b            only these of: ${PHASES.join(', ')}
   --out FILE              markdown report (default BENCHMARKS.md; with --quick bench/.runs/BENCHMARKS-quick.md)
   --json FILE             all figures as JSON (default bench/.runs/<run>/results.json)
-  --reps N                repetitions per limit setting (default 3; quick 1)
+  --reps N                repetitions per limit setting, of the fill phase and of the storage rounds (default 3; quick 1)
   --ingest-pairs N        API / bare receiver pairs in the ingest phase (default 7; quick 1)
   --clients N             concurrent upload clients (default 4)
   --poll-ms N             client poll interval for batch status (default 250)
