@@ -5,7 +5,7 @@ import { readProc, startLoadMeter } from './proc-stats';
 import { unfinishedJobs } from './queue-state';
 import type { Inspector } from './stack';
 import { median, sleep } from './stats';
-import { chunk, uploadAll } from './upload-driver';
+import { uploadCorpus } from './upload-driver';
 
 export interface DrainResult {
   readonly label: string;
@@ -44,14 +44,6 @@ export interface DrainDeps {
   readonly pids: { readonly api: number; readonly redis: number };
 }
 
-async function uploadCorpus(deps: DrainDeps): Promise<string[]> {
-  const items = deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
-  const jobIds: string[] = [];
-  await uploadAll(deps.base, chunk(items, 10), deps.clients, (o) => jobIds.push(...(o.accepted?.jobIds ?? [])));
-  if (jobIds.length !== items.length) throw new Error(`drain: expected ${items.length} accepted files, got ${jobIds.length}`);
-  return jobIds;
-}
-
 async function waitForDrained(inspector: Inspector): Promise<void> {
   const deadline = Date.now() + 600_000;
   while ((await unfinishedJobs(inspector)) > 0) {
@@ -71,11 +63,11 @@ export async function measureDrain(deps: DrainDeps): Promise<Omit<DrainResult, '
   const spawnedAt = Date.now();
   const worker = await deps.startWorker();
   const startupS = (Date.now() - spawnedAt) / 1000;
-  await uploadCorpus(deps);
+  await uploadCorpus(deps.base, deps.corpus, deps.clients);
   await waitForDrained(deps.inspector);
 
   await deps.inspector.queue.pause();
-  const jobIds = await uploadCorpus(deps);
+  const jobIds = await uploadCorpus(deps.base, deps.corpus, deps.clients);
   // The uploads are dirty pages still: written out now, not by the kernel during the drain.
   flushDirtyPages();
   const cpu0 = { api: readProc(deps.pids.api)?.cpuS ?? 0, redis: readProc(deps.pids.redis)?.cpuS ?? 0 };

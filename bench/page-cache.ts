@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
 
 /**
  * Writes every dirty page out before a timed run. Writing into a page cache that holds a
@@ -9,4 +11,9 @@ import { execFileSync } from 'node:child_process';
  */
 export function flushDirtyPages(): void {
   execFileSync('sync');
+}
+
+/** Deletes the files a pass left in `dir` (the directory stays: a running API writes there), their dirty pages with them. */
+export function removeFiles(dir: string): void {
+  for (const name of readdirSync(dir)) rmSync(path.join(dir, name), { force: true });
 }

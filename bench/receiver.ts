@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Corpus } from './corpus';
 import { runClient } from './end-to-end';
-import { flushDirtyPages } from './page-cache';
+import { flushDirtyPages, removeFiles } from './page-cache';
 import type { ProcessGroup } from './process-group';
 import { readProc } from './proc-stats';
 import { median, type Percentiles } from './stats';
@@ -63,7 +63,7 @@ async function measureApiIngest(deps: { corpus: Corpus; clients: number; filesPe
   );
   if (result.accepted !== result.sent) throw new Error(`ingest: the API accepted ${result.accepted} of ${result.sent} files`);
   const cpuS = (readProc(deps.api.pid)?.cpuS ?? 0) - (cpuAtStart.get('api') ?? 0);
-  for (const name of readdirSync(deps.api.uploadDir)) rmSync(path.join(deps.api.uploadDir, name), { force: true });
+  removeFiles(deps.api.uploadDir);
   return { cpuMsPerMB: (cpuS * 1000) / (deps.corpus.totalBytes / 1e6), otherCores: meter.otherCores() };
 }
 
@@ -109,8 +109,7 @@ export async function measureBareReceiver(deps: { corpus: Corpus; clients: numbe
     });
     // Once untimed, as the API it is compared with has its hot paths compiled by then.
     await runClient(uploadsTo(`http://127.0.0.1:${port}`, deps), {});
-    rmSync(deps.dir, { recursive: true, force: true });
-    mkdirSync(deps.dir);
+    removeFiles(deps.dir);
     flushDirtyPages();
     const { result, cpuAtStart, meter } = await runClient(
       uploadsTo(`http://127.0.0.1:${port}`, deps),

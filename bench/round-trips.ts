@@ -3,7 +3,8 @@ import { readBatch, uploadBatch } from './http-client';
 import { portOwners, scriptNames } from './redis-commands';
 import type { Inspector } from './stack';
 import { sleep } from './stats';
-import { chunk, uploadAll } from './upload-driver';
+import { waitForEmptyQueue } from './queue-state';
+import { uploadCorpus } from './upload-driver';
 
 export interface CommandCount {
   /** Commands per unit (file, job or poll), excluding those a Lua script runs inside Redis. */
@@ -52,8 +53,7 @@ function count(events: readonly { phase: Phase; owner: string; command: string }
  */
 export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspector: Inspector; redisPort: number; pids: { api: number; worker: number } }): Promise<RoundTripResult> {
   const names = scriptNames();
-  const backlogItems = deps.corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
-  const items = backlogItems.slice(0, 10);
+  const items = deps.corpus.files.slice(0, 10).map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
   const events: { phase: Phase; port: number; command: string }[] = [];
   let phase: Phase = 'upload';
   // The worker registers before it has finished starting (INFO, metadata writes): let that pass.
@@ -80,17 +80,11 @@ export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspect
 
     phase = 'backlog upload';
     await deps.inspector.queue.pause();
-    const backlog: string[] = [];
-    await uploadAll(deps.base, chunk(backlogItems, 10), 4, (o) => backlog.push(...(o.accepted?.jobIds ?? [])));
-    if (backlog.length !== backlogItems.length) throw new Error(`round-trip backlog: ${backlog.length} of ${backlogItems.length} files accepted`);
+    await uploadCorpus(deps.base, deps.corpus, 4);
     phase = 'backlog';
     await deps.inspector.queue.resume();
-    const backlogDeadline = Date.now() + 300_000;
-    while ((await deps.inspector.jobTimes(backlog)).length < backlog.length) {
-      if (Date.now() > backlogDeadline) throw new Error('round-trip backlog: not finished within 5 minutes');
-      await sleep(100);
-    }
-    await sleep(500);
+    await waitForEmptyQueue(deps.inspector, 300_000);
+    await sleep(500); // trailing acknowledgements
   } finally {
     monitor.disconnect();
     // The phases after this one need a running queue, whatever happened here.
@@ -103,8 +97,8 @@ export async function countRoundTrips(deps: { base: URL; corpus: Corpus; inspect
     files: n,
     apiPerUploadedFile: count(owned, (e) => e.owner === 'api' && e.phase === 'upload', n),
     workerPerJob: count(owned, (e) => e.owner === 'worker' && !e.phase.startsWith('backlog'), n),
-    backlogJobs: backlogItems.length,
-    workerPerBacklogJob: count(owned, (e) => e.owner === 'worker' && e.phase === 'backlog', backlogItems.length),
+    backlogJobs: deps.corpus.files.length,
+    workerPerBacklogJob: count(owned, (e) => e.owner === 'worker' && e.phase === 'backlog', deps.corpus.files.length),
     apiEventsPerJob: count(owned, (e) => e.owner === 'api' && e.phase === 'processing', n),
     apiPerPoll: count(owned, (e) => e.owner === 'api' && e.phase === 'poll', 1),
   };

@@ -1,4 +1,5 @@
 import { isFinished, readBatch, uploadBatch, type AcceptedBatch, type BatchProgress, type UploadItem, type UploadOutcome } from './http-client';
+import type { Corpus } from './corpus';
 import { sleep } from './stats';
 
 export function chunk<T>(items: readonly T[], size: number): T[][] {
@@ -14,6 +15,15 @@ export async function uploadAll(base: URL, requests: readonly (readonly UploadIt
     for (let i = next++; i < requests.length; i = next++) onSent(await uploadBatch(base, requests[i] as UploadItem[]));
   };
   await Promise.all(Array.from({ length: Math.min(clients, requests.length) }, client));
+}
+
+/** The whole corpus in requests of 10, `clients` at a time; the ids of its jobs, every file accepted or an error. */
+export async function uploadCorpus(base: URL, corpus: Corpus, clients: number): Promise<string[]> {
+  const items = corpus.files.map((f) => ({ name: f.name, mime: f.mime, path: f.path }));
+  const jobIds: string[] = [];
+  await uploadAll(base, chunk(items, 10), clients, (o) => jobIds.push(...(o.accepted?.jobIds ?? [])));
+  if (jobIds.length !== items.length) throw new Error(`expected ${items.length} accepted files, got ${jobIds.length}`);
+  return jobIds;
 }
 
 export interface TrackedBatch extends AcceptedBatch {
