@@ -42,4 +42,5 @@ EXPOSE 3000 9464
 HEALTHCHECK --interval=10s --timeout=3s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Node directly, not npm: signals reach the process, which shuts down gracefully on SIGTERM.
-CMD ["node", "dist/api/main.js"]
+# The flag: src/launch/api-node-flags.ts.
+CMD ["node", "--single-threaded-gc", "dist/api/main.js"]

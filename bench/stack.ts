@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { API_NODE_FLAGS } from '../src/launch/api-node-flags';
 import { IMAGE_QUEUE, type ImageQueue } from '../src/queue/jobs';
 import { freePort, startRedisServer } from '../test/helpers/redis';
 import type { ManagedProcess, ProcessGroup } from './process-group';
@@ -91,10 +92,10 @@ export interface RunningApi {
   readonly process: ManagedProcess;
 }
 
-/** `node dist/api/main.js`, as `npm run start:api` does, on a free port; resolves once /readyz answers. `nodeArgs`: options Node refuses in NODE_OPTIONS (--cpu-prof). */
+/** `node --single-threaded-gc dist/api/main.js`, as `npm run start:api` does (API_NODE_FLAGS), on a free port; resolves once /readyz answers. `nodeArgs`: options Node refuses in NODE_OPTIONS (--cpu-prof). */
 export async function startApi(group: ProcessGroup, world: ServiceWorld, name = 'api', env: Record<string, string> = {}, nodeArgs: readonly string[] = []): Promise<RunningApi> {
   const port = await freePort();
-  const proc = group.start(name, process.execPath, [...nodeArgs, path.join(REPO, 'dist/api/main.js')], {
+  const proc = group.start(name, process.execPath, [...API_NODE_FLAGS, ...nodeArgs, path.join(REPO, 'dist/api/main.js')], {
     env: serviceEnv(world, { HOST: '127.0.0.1', PORT: String(port), ...env }),
     logFile: path.join(world.logDir, `${name}.log`),
     cwd: REPO,

@@ -4,6 +4,7 @@ import dotenv from 'dotenv';
 import type { Logger } from 'pino';
 import { loadConfig, type Config } from './config';
 import { allocatorEnv } from './launch/allocator';
+import { API_NODE_FLAGS } from './launch/api-node-flags';
 import { ensureRedis, LaunchError, type RedisHandle } from './launch/ensure-redis';
 import { supervise, type ChildSpec } from './launch/supervise';
 import { createLogger } from './logger';
@@ -87,7 +88,7 @@ function childSpecs(config: Config): ChildSpec[] {
     config.launch.workerNice > 0
       ? { name: 'worker', command: 'nice', args: ['-n', String(config.launch.workerNice), process.execPath, ...entry('worker')] }
       : { name: 'worker', command: process.execPath, args: entry('worker') };
-  return [{ name: 'api', command: process.execPath, args: entry('api') }, worker];
+  return [{ name: 'api', command: process.execPath, args: [...API_NODE_FLAGS, ...entry('api')] }, worker];
 }
 
 // A bad setting fails before the logger exists; runMain prints it as one line naming the variable.

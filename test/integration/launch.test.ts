@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { API_NODE_FLAGS } from '../../src/launch/api-node-flags';
 import { fixtures } from '../fixtures/images';
 import { freePort, removeDir } from '../helpers/redis';
 
@@ -142,6 +143,7 @@ describe('npm start (src/launch.ts)', () => {
       await waitForApi(run);
       const { api, worker, redis } = run.pids();
       expect([api, worker, redis].every(isAlive)).toBe(true);
+      expect(readFileSync(`/proc/${api}/cmdline`, 'utf8').split('\0')).toEqual(expect.arrayContaining([...API_NODE_FLAGS]));
 
       const form = new FormData();
       for (const file of [fixtures.jpegExif6, fixtures.rgbaPng]) form.append('images', new Blob([readFileSync(file)]), path.basename(file));
