@@ -12,7 +12,8 @@ describe('API_NODE_FLAGS', () => {
   });
 
   it("are the options of the Dockerfile's command", () => {
-    const cmd = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8').split('\n').find((line) => line.startsWith('CMD '));
+    // The image runs the last CMD of its last stage; HEALTHCHECK's CMD is indented, so it is not one of these.
+    const cmd = readFileSync(path.join(REPO, 'Dockerfile'), 'utf8').split('\n').filter((line) => line.startsWith('CMD ')).at(-1);
     expect(JSON.parse((cmd ?? '').slice('CMD '.length))).toEqual(['node', ...API_NODE_FLAGS, 'dist/api/main.js']);
   });
 });
